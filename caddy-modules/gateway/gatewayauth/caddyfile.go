@@ -1,0 +1,136 @@
+package gatewayauth
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("auth", parseGlobalAuth)
+	httpcaddyfile.RegisterHandlerDirective("auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }))
+	httpcaddyfile.RegisterHandlerDirective("auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
+	httpcaddyfile.RegisterDirectiveOrder("auth_register", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterDirectiveOrder("auth_login", httpcaddyfile.Before, "respond")
+}
+
+// parseGlobalAuth sets up the auth app from the global options block:
+//
+//	auth {
+//	    database           <postgres-url>
+//	    max_conns          <n>
+//	    query_timeout      <duration>
+//	    jwt_secret_file    <path>     # "" to use jwt_secret_env
+//	    jwt_secret_env     <VAR>      # default JWT_SECRET
+//	    token_ttl          <duration>
+//	    tokens_per_window  <n>        # default 10
+//	    token_window       <duration> # default 1h
+//	    max_failed_logins  <n>        # default 5
+//	    failure_window     <duration> # default 15m
+//	    hash_concurrency   <n>
+//	}
+func parseGlobalAuth(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "auth", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		var val string
+		if !d.AllArgs(&val) {
+			return d.ArgErr()
+		}
+		var err error
+		switch opt {
+		case "database":
+			a.Database = val
+		case "jwt_secret_file":
+			a.JWTSecretFile = val
+		case "jwt_secret_env":
+			a.JWTSecretEnv = val
+		case "max_conns":
+			var n int
+			n, err = strconv.Atoi(val)
+			a.MaxConns = int32(n)
+		case "query_timeout":
+			a.QueryTimeout, err = parseDuration(val)
+		case "token_ttl":
+			a.TokenTTL, err = parseDuration(val)
+		case "tokens_per_window":
+			a.TokensPerWindow, err = strconv.Atoi(val)
+		case "token_window":
+			a.TokenWindow, err = parseDuration(val)
+		case "max_failed_logins":
+			a.MaxFailedLogins, err = strconv.Atoi(val)
+		case "failure_window":
+			a.FailureWindow, err = parseDuration(val)
+		case "hash_concurrency":
+			a.HashConcurrency, err = strconv.Atoi(val)
+		default:
+			return d.Errf("auth: unknown option %q", opt)
+		}
+		if err != nil {
+			return d.Errf("auth: %s: %v", opt, err)
+		}
+	}
+	return nil
+}
+
+func parseDuration(s string) (caddy.Duration, error) {
+	d, err := caddy.ParseDuration(s)
+	return caddy.Duration(d), err
+}
+
+// parseEndpoint parses
+//
+//	auth_register|auth_login [{
+//	    max_body_bytes <n>
+//	}]
+func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.UnmarshalHandlerFunc {
+	return func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+		handler := newHandler()
+		var e *endpoint
+		switch v := handler.(type) {
+		case *Register:
+			e = &v.endpoint
+		case *Login:
+			e = &v.endpoint
+		}
+		h.Next()
+		if h.NextArg() {
+			return nil, h.ArgErr()
+		}
+		for h.NextBlock(0) {
+			switch h.Val() {
+			case "max_body_bytes":
+				var val string
+				if !h.AllArgs(&val) {
+					return nil, h.ArgErr()
+				}
+				n, err := strconv.ParseInt(val, 10, 64)
+				if err != nil || n <= 0 {
+					return nil, h.Errf("max_body_bytes: want a positive number of bytes, got %q", val)
+				}
+				e.MaxBodyBytes = n
+			default:
+				return nil, h.Errf("unknown option %q", h.Val())
+			}
+		}
+		return handler, nil
+	}
+}
+
+var _ caddyfile.Unmarshaler = (*App)(nil)

@@ -1,0 +1,186 @@
+package gatewayauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddysocial/platform/caddy-modules/authn"
+	"github.com/caddysocial/platform/caddy-modules/authstore"
+	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/caddy-modules/passwords"
+)
+
+func init() {
+	caddy.RegisterModule(Register{})
+	caddy.RegisterModule(Login{})
+}
+
+// DefaultMaxBody is the default request body limit of the auth endpoints.
+const DefaultMaxBody = 64 << 10
+
+// credentials is the body of both endpoints; unknown fields are ignored.
+type credentials struct {
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+}
+
+// endpoint is what Register and Login share: the app and the body limit.
+type endpoint struct {
+	// Largest accepted request body in bytes; larger gets 413. Default 64 KiB.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+
+	service *authn.Service
+	logger  *zap.Logger
+}
+
+func (e *endpoint) provision(ctx caddy.Context, name string) error {
+	e.logger = ctx.Logger()
+	if e.MaxBodyBytes == 0 {
+		e.MaxBodyBytes = DefaultMaxBody
+	}
+	appIface, err := ctx.App("auth")
+	if err != nil {
+		return fmt.Errorf("%s: load auth app: %w", name, err)
+	}
+	e.service = appIface.(*App).Service()
+	if e.service == nil {
+		return fmt.Errorf("%s: the auth app has no database configured", name)
+	}
+	return nil
+}
+
+// readCredentials decodes the body, answering the client itself when it
+// cannot (ok=false).
+func (e *endpoint) readCredentials(w http.ResponseWriter, r *http.Request) (c credentials, ok bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		_ = jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+		return c, false
+	}
+	if r.ContentLength > e.MaxBodyBytes {
+		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
+		return c, false
+	}
+	body := http.MaxBytesReader(w, r.Body, e.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(&c)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data")
+	}
+	if err == nil {
+		// Read to the end so that an oversized body is 413 even when it
+		// starts with a valid object.
+		_, err = io.Copy(io.Discard, body)
+	}
+	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
+		return c, false
+	}
+	if err != nil {
+		_ = jsonresp.Error(w, http.StatusBadRequest, "request body must be a JSON object")
+		return c, false
+	}
+	if c.Email == nil || c.Password == nil {
+		_ = jsonresp.Error(w, http.StatusBadRequest, "email and password are required")
+		return c, false
+	}
+	return c, true
+}
+
+// failure answers for errors that are not the endpoint's own: auth-db down
+// or hashing capacity exhausted is 503, anything else 500; the detail goes
+// to the log, never to the client.
+func (e *endpoint) failure(w http.ResponseWriter, err error) error {
+	if errors.Is(err, passwords.ErrBusy) || authstore.IsUnavailable(err) {
+		e.logger.Warn("auth unavailable", zap.Error(err))
+		w.Header().Set("Retry-After", "1")
+		return jsonresp.Error(w, http.StatusServiceUnavailable, "authentication service temporarily unavailable")
+	}
+	e.logger.Error("auth failure", zap.Error(err))
+	return jsonresp.Error(w, http.StatusInternalServerError, "internal error")
+}
+
+// Register is the http.handlers.auth_register handler: POST
+// {"email","password"} creates an account, 201 {"uuid","email"}.
+type Register struct{ endpoint }
+
+// CaddyModule returns the Caddy module information.
+func (Register) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.auth_register", New: func() caddy.Module { return new(Register) }}
+}
+
+// Provision gets the auth app.
+func (h *Register) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_register") }
+
+func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	c, ok := h.readCredentials(w, r)
+	if !ok {
+		return nil
+	}
+	reg, err := h.service.Register(r.Context(), *c.Email, *c.Password)
+	switch {
+	case err == nil:
+		return jsonresp.Write(w, http.StatusCreated, map[string]string{"uuid": reg.ID, "email": reg.Email})
+	case errors.Is(err, authn.ErrInvalidEmail), errors.Is(err, authn.ErrInvalidPassword):
+		return jsonresp.Error(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, authn.ErrEmailTaken):
+		return jsonresp.Error(w, http.StatusConflict, "email already registered")
+	default:
+		return h.failure(w, err)
+	}
+}
+
+// Login is the http.handlers.auth_login handler: POST {"email","password"}
+// returns 200 {"access_token","token_type","expires_in"}.
+type Login struct{ endpoint }
+
+// CaddyModule returns the Caddy module information.
+func (Login) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.auth_login", New: func() caddy.Module { return new(Login) }}
+}
+
+// Provision gets the auth app.
+func (h *Login) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_login") }
+
+func (h *Login) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	c, ok := h.readCredentials(w, r)
+	if !ok {
+		return nil
+	}
+	tok, err := h.service.Login(r.Context(), *c.Email, *c.Password)
+	if lim, limited := errors.AsType[*authn.LimitError](err); limited {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(lim.RetryAfter.Seconds()))))
+		return jsonresp.Error(w, http.StatusTooManyRequests, lim.Reason)
+	}
+	switch {
+	case err == nil:
+		return jsonresp.Write(w, http.StatusOK, map[string]any{
+			"access_token": tok.AccessToken,
+			"token_type":   "Bearer",
+			"expires_in":   int(tok.ExpiresIn.Seconds()),
+		})
+	case errors.Is(err, authn.ErrBadCredentials):
+		return jsonresp.Error(w, http.StatusUnauthorized, authn.ErrBadCredentials.Error())
+	default:
+		return h.failure(w, err)
+	}
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Register)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Register)(nil)
+	_ caddy.Provisioner           = (*Login)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Login)(nil)
+)

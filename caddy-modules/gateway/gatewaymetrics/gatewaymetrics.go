@@ -1,0 +1,145 @@
+// Package gatewaymetrics is the http.handlers.gateway_metrics Caddy handler:
+// it counts and times the requests of one route under that route's template.
+//
+//	gateway_requests_total{method, endpoint, code}
+//	gateway_request_latency_seconds{method, endpoint}
+//
+// The endpoint label is the template written in the Caddyfile next to the
+// route (e.g. /api/profile/{userId}), never the request path, so no user id
+// reaches a label and cardinality is bounded by the routing table; method is
+// folded to the standard methods and "OTHER".
+package gatewaymetrics
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+	httpcaddyfile.RegisterHandlerDirective("gateway_metrics", parseCaddyfile)
+	// Outermost, so that the time of every other handler of the route counts.
+	httpcaddyfile.RegisterDirectiveOrder("gateway_metrics", httpcaddyfile.Before, "tracing")
+}
+
+// The collectors are process-wide and created once: Caddy gives each config
+// load a fresh registry, and registering the same collectors into it keeps
+// the counters running across reloads.
+var collectors struct {
+	once     sync.Once
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func initCollectors() {
+	collectors.once.Do(func() {
+		collectors.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_requests_total",
+			Help: "Requests handled by the gateway, by method, route template and status code.",
+		}, []string{"method", "endpoint", "code"})
+		collectors.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_request_latency_seconds",
+			Help:    "Time from the gateway receiving a request to its handler returning, by method and route template.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "endpoint"})
+	})
+}
+
+func register(reg *prometheus.Registry, c prometheus.Collector) error {
+	if err := reg.Register(c); err != nil {
+		if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
+			return err
+		}
+	}
+	return nil
+}
+
+// Handler records the metrics of the requests that reach it.
+type Handler struct {
+	// The endpoint label: the route template, or "unmatched".
+	Endpoint string `json:"endpoint"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.gateway_metrics", New: func() caddy.Module { return new(Handler) }}
+}
+
+// Provision registers the collectors into this config's metrics registry.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	initCollectors()
+	reg := ctx.GetMetricsRegistry()
+	if err := register(reg, collectors.requests); err != nil {
+		return err
+	}
+	return register(reg, collectors.latency)
+}
+
+// Validate requires an endpoint label.
+func (h *Handler) Validate() error {
+	if h.Endpoint == "" {
+		return errors.New("gateway_metrics: endpoint is required")
+	}
+	return nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	start := time.Now()
+	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
+	err := next.ServeHTTP(rec, r)
+	code := rec.Status()
+	if err != nil {
+		// The error handler has not answered yet; it will use this status.
+		code = http.StatusInternalServerError
+		if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode != 0 {
+			code = he.StatusCode
+		}
+	} else if code == 0 {
+		code = http.StatusOK
+	}
+	method := sanitizeMethod(r.Method)
+	collectors.latency.WithLabelValues(method, h.Endpoint).Observe(time.Since(start).Seconds())
+	collectors.requests.WithLabelValues(method, h.Endpoint, strconv.Itoa(code)).Inc()
+	return err
+}
+
+// sanitizeMethod bounds the method label to the standard methods.
+func sanitizeMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// parseCaddyfile parses
+//
+//	gateway_metrics endpoint <label>
+//
+// The keyword is needed because Caddy reads a first argument that starts
+// with "/" as a path matcher.
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next()
+	var keyword string
+	var handler Handler
+	if !h.AllArgs(&keyword, &handler.Endpoint) || keyword != "endpoint" {
+		return nil, h.Err(`usage: gateway_metrics endpoint <label> (the route template, or "unmatched")`)
+	}
+	return &handler, nil
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,65 @@
+// Package caddyrun runs a real Caddy inside a test process: it adapts a
+// Caddyfile with the same adapter `caddy run` uses and loads it into this
+// process's Caddy instance. Caddy is a process-wide singleton, so tests that
+// use it must not run in parallel with each other.
+package caddyrun
+
+import (
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile" // the caddyfile adapter
+	_ "github.com/caddyserver/caddy/v2/modules/standard"      // reverse_proxy, respond, ...
+)
+
+// Adapt turns Caddyfile text into Caddy's JSON config.
+func Adapt(caddyfile string) ([]byte, error) {
+	adapter := caddyconfig.GetAdapter("caddyfile")
+	cfg, _, err := adapter.Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		return nil, fmt.Errorf("adapt Caddyfile: %w", err)
+	}
+	return cfg, nil
+}
+
+// Load adapts and (re)loads caddyfile; Caddy is stopped when the test ends.
+// The Caddyfile should set `admin off` in its global options so parallel
+// test processes do not fight over the admin port.
+func Load(t testing.TB, caddyfile string) {
+	t.Helper()
+	if err := LoadErr(caddyfile); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := caddy.Stop(); err != nil {
+			t.Errorf("stop caddy: %v", err)
+		}
+	})
+}
+
+// LoadErr adapts and loads caddyfile and returns the error instead of
+// failing the test, for tests of configurations that must be refused.
+func LoadErr(caddyfile string) error {
+	cfg, err := Adapt(caddyfile)
+	if err != nil {
+		return err
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	return nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,17 @@
+// Package caddymodules is the platform's Caddy plugin module. Importing it
+// (xcaddy build --with github.com/caddysocial/platform/caddy-modules@...=./caddy-modules)
+// registers every module of the platform:
+//
+//   - auth (app), http.handlers.auth_register, http.handlers.auth_login:
+//     registration and login backed by auth-db (package gateway/gatewayauth);
+//   - http.handlers.jwt_auth: access-token verification (gateway/jwtauth);
+//   - http.handlers.gateway_metrics: per-route request metrics (gateway/gatewaymetrics);
+//   - http.handlers.allow_methods: 405 with Allow (gateway/allowmethods).
+package caddymodules
+
+import (
+	_ "github.com/caddysocial/platform/caddy-modules/gateway/allowmethods"
+	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
+	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
+	_ "github.com/caddysocial/platform/caddy-modules/gateway/jwtauth"
+)

@@ -1,0 +1,117 @@
+// Package tokens issues and verifies the gateway's access tokens: JWTs signed
+// with HS256 whose claims are exactly "sub" (the user UUID) and "exp".
+//
+// Verification pins the algorithm to HS256 (so "none", RS256 key-confusion and
+// every other alg are rejected before the key is used), requires "exp", and
+// requires "sub" to be a UUID, since it becomes the X-User-ID header.
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// MinSecretBytes is the minimum HS256 key length (RFC 7518 section 3.2).
+const MinSecretBytes = 32
+
+// ErrInvalidToken is wrapped by every verification failure.
+var ErrInvalidToken = errors.New("invalid token")
+
+// claims are exactly the two the platform uses; a struct (not
+// jwt.RegisteredClaims) keeps "iat", "nbf" and friends out of issued tokens.
+type claims struct {
+	Subject   string           `json:"sub"`
+	ExpiresAt *jwt.NumericDate `json:"exp"`
+}
+
+func (c claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
+func (c claims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c claims) GetIssuer() (string, error)                   { return "", nil }
+func (c claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// Signer issues and verifies tokens with one HMAC secret.
+type Signer struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+// NewSigner returns a Signer; the secret must be at least MinSecretBytes.
+func NewSigner(secret []byte, ttl time.Duration) (*Signer, error) {
+	if len(secret) < MinSecretBytes {
+		return nil, fmt.Errorf("jwt secret is %d bytes, need at least %d", len(secret), MinSecretBytes)
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("token ttl must be positive, got %s", ttl)
+	}
+	s := &Signer{secret: secret, ttl: ttl, now: time.Now}
+	s.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return s.now() }),
+	)
+	return s, nil
+}
+
+// TTL is how long issued tokens are valid.
+func (s *Signer) TTL() time.Duration { return s.ttl }
+
+// Issue returns a signed token for subject and its expiry.
+func (s *Signer) Issue(subject string) (string, time.Time, error) {
+	exp := s.now().Add(s.ttl).Truncate(time.Second)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Subject: subject, ExpiresAt: jwt.NewNumericDate(exp)})
+	signed, err := tok.SignedString(s.secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
+	}
+	return signed, exp, nil
+}
+
+// Verify checks signature, algorithm and expiry and returns the subject.
+func (s *Signer) Verify(token string) (string, error) {
+	var c claims
+	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil })
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if _, err := uuid.Parse(c.Subject); err != nil {
+		return "", fmt.Errorf("%w: sub is not a UUID", ErrInvalidToken)
+	}
+	return c.Subject, nil
+}
+
+// LoadSecret reads the signing secret from the file at path if path is not
+// empty, else from the environment variable env. Surrounding white space
+// (a trailing newline from `echo > file`) is not part of the secret.
+func LoadSecret(path, env string) ([]byte, error) {
+	var raw string
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read jwt secret file: %w", err)
+		}
+		raw = string(b)
+	case env != "":
+		raw = os.Getenv(env)
+		if raw == "" {
+			return nil, fmt.Errorf("jwt secret: environment variable %s is empty or unset", env)
+		}
+	default:
+		return nil, errors.New("jwt secret: set a secret file or an environment variable")
+	}
+	secret := []byte(strings.TrimSpace(raw))
+	if len(secret) < MinSecretBytes {
+		return nil, fmt.Errorf("jwt secret is %d bytes, need at least %d", len(secret), MinSecretBytes)
+	}
+	return secret, nil
+}
