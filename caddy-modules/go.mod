@@ -1,12 +1,13 @@
 module github.com/caddysocial/platform/caddy-modules
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/alexedwards/argon2id v1.0.0
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jackc/tern/v2 v2.3.4
 	github.com/prometheus/client_golang v1.24.1

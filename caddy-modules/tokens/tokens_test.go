@@ -97,11 +97,34 @@ func TestVerifyRejects(t *testing.T) {
 }
 
 func TestExpiryUsesClock(t *testing.T) {
+	for _, warm := range []bool{false, true} {
+		s := signer(t)
+		tok, _, _ := s.Issue(sub)
+		if warm { // the token is in the verified cache
+			if _, err := s.Verify(tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		if _, err := s.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("cached=%v: token verified two hours later with a one-hour ttl: %v", warm, err)
+		}
+	}
+}
+
+func TestCachedVerificationIsByExactToken(t *testing.T) {
 	s := signer(t)
 	tok, _, _ := s.Issue(sub)
-	s.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	if _, err := s.Verify(tok); !errors.Is(err, ErrInvalidToken) {
-		t.Fatalf("token verified two hours later with a one-hour ttl: %v", err)
+	if got, err := s.Verify(tok); err != nil || got != sub {
+		t.Fatal(got, err)
+	}
+	// A one-character change to a cached token must still fail.
+	flipped := tok[:len(tok)-2] + string(tok[len(tok)-2]^1) + tok[len(tok)-1:]
+	if _, err := s.Verify(flipped); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("altered token accepted: %v", err)
+	}
+	if got, err := s.Verify(tok); err != nil || got != sub {
+		t.Fatalf("second verification: %q %v", got, err)
 	}
 }
 
