@@ -1,0 +1,183 @@
+// Package store is user-service's data layer on PostgreSQL (user-db).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrNoProfile      = errors.New("caller has no profile")
+	ErrFriendNotFound = errors.New("friend not found")
+)
+
+// Profile is a user's public profile.
+type Profile struct {
+	UUID     string `json:"uuid"`
+	Username string `json:"username"`
+	Bio      string `json:"bio"`
+}
+
+// Store runs every statement with a timeout and applies the schema on first
+// use, so the service starts before its database.
+type Store struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+
+	mu       sync.Mutex
+	migrated bool
+}
+
+// New returns a Store over pool.
+func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
+	return &Store{pool: pool, timeout: timeout}
+}
+
+// Ready applies pending migrations if that has not succeeded yet.
+func (s *Store) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.migrated {
+		return nil
+	}
+	if err := Migrate(ctx, s.pool); err != nil {
+		return err
+	}
+	s.migrated = true
+	return nil
+}
+
+// Ping checks that the database answers and the schema is in place.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		return err
+	}
+	return s.pool.Ping(ctx)
+}
+
+func (s *Store) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	if err := s.Ready(ctx); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
+
+// UpsertProfile creates or replaces the caller's profile.
+func (s *Store) UpsertProfile(ctx context.Context, p Profile) (Profile, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return Profile{}, err
+	}
+	defer cancel()
+	err = s.pool.QueryRow(ctx, `
+		INSERT INTO profiles (uuid, username, bio) VALUES ($1, $2, $3)
+		ON CONFLICT (uuid) DO UPDATE SET username = EXCLUDED.username, bio = EXCLUDED.bio, updated_at = now()
+		RETURNING uuid::text, username, bio`, p.UUID, p.Username, p.Bio,
+	).Scan(&p.UUID, &p.Username, &p.Bio)
+	if err != nil {
+		return Profile{}, fmt.Errorf("upsert profile: %w", err)
+	}
+	return p, nil
+}
+
+// Profile returns the profile of id, or ErrNotFound.
+func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return Profile{}, err
+	}
+	defer cancel()
+	var p Profile
+	err = s.pool.QueryRow(ctx, `SELECT uuid::text, username, bio FROM profiles WHERE uuid = $1`, id).
+		Scan(&p.UUID, &p.Username, &p.Bio)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Profile{}, ErrNotFound
+	}
+	if err != nil {
+		return Profile{}, fmt.Errorf("select profile: %w", err)
+	}
+	return p, nil
+}
+
+// Friends lists the UUIDs user has added, oldest friendship first.
+func (s *Store) Friends(ctx context.Context, user string) ([]string, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		SELECT friend_uuid::text FROM friendships WHERE user_uuid = $1
+		ORDER BY created_at, friend_uuid`, user)
+	if err != nil {
+		return nil, fmt.Errorf("select friends: %w", err)
+	}
+	friends, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("select friends: %w", err)
+	}
+	if friends == nil {
+		friends = []string{}
+	}
+	return friends, nil
+}
+
+// AddFriend records that user lists friend; adding twice is a no-op.
+// Errors: ErrNoProfile (user has no profile), ErrFriendNotFound.
+func (s *Store) AddFriend(ctx context.Context, user, friend string) error {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	// One statement: the existence checks and the insert see one snapshot,
+	// and ON CONFLICT makes concurrent adds of the same pair safe.
+	var userExists, friendExists bool
+	err = s.pool.QueryRow(ctx, `
+		WITH u AS (SELECT EXISTS (SELECT 1 FROM profiles WHERE uuid = $1) AS ok),
+		     f AS (SELECT EXISTS (SELECT 1 FROM profiles WHERE uuid = $2) AS ok),
+		     ins AS (
+		         INSERT INTO friendships (user_uuid, friend_uuid)
+		         SELECT $1, $2 FROM u, f WHERE u.ok AND f.ok
+		         ON CONFLICT DO NOTHING)
+		SELECT u.ok, f.ok FROM u, f`, user, friend).Scan(&userExists, &friendExists)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23503" {
+		// A profile vanished between the check and the insert.
+		return ErrFriendNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("add friend: %w", err)
+	}
+	switch {
+	case !userExists:
+		return ErrNoProfile
+	case !friendExists:
+		return ErrFriendNotFound
+	}
+	return nil
+}
+
+// RemoveFriend deletes the friendship if it exists.
+func (s *Store) RemoveFriend(ctx context.Context, user, friend string) error {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `DELETE FROM friendships WHERE user_uuid = $1 AND friend_uuid = $2`, user, friend); err != nil {
+		return fmt.Errorf("remove friend: %w", err)
+	}
+	return nil
+}

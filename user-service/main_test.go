@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/caddysocial/platform/user-service/internal/pgtest"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// instance starts the service's handler on dsn behind a test server.
+func instance(t *testing.T, dsn string) string {
+	t.Helper()
+	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); cleanup() })
+	return srv.URL
+}
+
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.raw), v); err != nil {
+		t.Fatalf("decode %q: %v", r.raw, err)
+	}
+}
+
+func call(t *testing.T, method, url, user, body string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if user != "" {
+		req.Header.Set("X-User-ID", user)
+	}
+	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := reply{res.StatusCode, res.Header, string(raw)}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
+	}
+	return r
+}
+
+func wantStatus(t *testing.T, r reply, status int, contains string) {
+	t.Helper()
+	if r.status != status || !strings.Contains(r.raw, contains) {
+		t.Fatalf("got %d %s; want %d containing %q", r.status, r.raw, status, contains)
+	}
+	if status >= 400 {
+		var e map[string]string
+		r.decode(t, &e)
+		if e["error"] == "" || len(e) != 1 {
+			t.Fatalf("error body %s is not {\"error\": ...}", r.raw)
+		}
+	}
+}
+
+func profile(t *testing.T, base, user, name string) {
+	t.Helper()
+	wantStatus(t, call(t, "POST", base+"/profile/me", user, fmt.Sprintf(`{"username":%q,"bio":"b"}`, name)), 200, name)
+}
+
+func TestUserIDIsRequired(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/profile/me"}, {"POST", "/profile/me"}, {"GET", "/profile/" + uuid.NewString()},
+		{"GET", "/friends"}, {"POST", "/friends"}, {"DELETE", "/friends"},
+	} {
+		for _, user := range []string{"", "not-a-uuid", "1234"} {
+			wantStatus(t, call(t, c.method, base+c.path, user, `{}`), 401, "X-User-ID")
+		}
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	me := uuid.NewString()
+	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 404, "POST /profile/me")
+
+	r := call(t, "POST", base+"/profile/me", strings.ToUpper(me), `{"username":"CortezTheKiller","bio":"Famous spanish conquistador","age":50}`)
+	wantStatus(t, r, 200, "")
+	var p map[string]string
+	r.decode(t, &p)
+	if p["uuid"] != me || p["username"] != "CortezTheKiller" || p["bio"] != "Famous spanish conquistador" || len(p) != 3 {
+		t.Fatalf("profile %v", p)
+	}
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"Cortez"}`), 200, `"bio":""`)
+	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 200, `"username":"Cortez"`)
+	wantStatus(t, call(t, "GET", base+"/profile/"+me, uuid.NewString(), ""), 200, `"username":"Cortez"`)
+	wantStatus(t, call(t, "GET", base+"/profile/"+uuid.NewString(), me, ""), 404, "not found")
+	wantStatus(t, call(t, "GET", base+"/profile/nope", me, ""), 400, "UUID")
+
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"bio":"x"}`), 400, "username")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"  "}`), 400, "username")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"`+strings.Repeat("u", 65)+`"}`), 400, "64")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":`), 400, "JSON")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"x","bio":"`+strings.Repeat("b", 70<<10)+`"}`), 413, "larger")
+	r = call(t, "PUT", base+"/profile/me", me, `{}`)
+	wantStatus(t, r, 405, "method")
+	if r.header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	wantStatus(t, call(t, "GET", base+"/nothing/here", me, ""), 404, "not found")
+}
+
+func friends(t *testing.T, base, user string) []string {
+	t.Helper()
+	r := call(t, "GET", base+"/friends", user, "")
+	wantStatus(t, r, 200, "")
+	var list []string
+	r.decode(t, &list)
+	return list
+}
+
+func TestFriends(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	a, b, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	if r := call(t, "GET", base+"/friends", a, ""); r.raw != "[]\n" {
+		t.Fatalf("no friends: %q, want []", r.raw)
+	}
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 409, "POST /profile/me")
+	profile(t, base, a, "alice")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 404, "friend not found")
+	profile(t, base, b, "bob")
+	profile(t, base, c, "carol")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+a+`"}`), 400, "yourself")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"x"}`), 400, "UUID")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{}`), 400, "friend_uuid")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 200, b)
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 200, b) // idempotent
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+c+`"}`), 200, c)
+	if got := friends(t, base, a); len(got) != 2 || got[0] != b || got[1] != c {
+		t.Fatalf("friends of a: %v, want [b c] in order added", got)
+	}
+	if got := friends(t, base, b); len(got) != 0 {
+		t.Fatalf("friendship is one-way, b has %v", got)
+	}
+	wantStatus(t, call(t, "DELETE", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 200, c)
+	wantStatus(t, call(t, "DELETE", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 200, c) // idempotent
+	if got := friends(t, base, a); len(got) != 1 || got[0] != c {
+		t.Fatalf("after delete: %v", got)
+	}
+	r := call(t, "PATCH", base+"/friends", a, "")
+	wantStatus(t, r, 405, "method")
+	if r.header.Get("Allow") != "DELETE, GET, POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+}
+
+func TestConcurrentAddAndDeleteOfOnePair(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	a, b := uuid.NewString(), uuid.NewString()
+	profile(t, base, a, "a")
+	profile(t, base, b, "b")
+	body := `{"friend_uuid":"` + b + `"}`
+	var wg sync.WaitGroup
+	for i := range 40 {
+		method := "POST"
+		if i%2 == 1 {
+			method = "DELETE"
+		}
+		wg.Go(func() {
+			if r := call(t, method, base+"/friends", a, body); r.status != 200 {
+				t.Errorf("%s: %d %s", method, r.status, r.raw)
+			}
+		})
+	}
+	wg.Wait()
+	call(t, "POST", base+"/friends", a, body)
+	if got := friends(t, base, a); len(got) != 1 || got[0] != b {
+		t.Fatalf("friends after the storm: %v, want exactly [b]", got)
+	}
+}
+
+func TestTwoInstancesShareOneDatabase(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var one, two string
+	var wg sync.WaitGroup // both start (and migrate) at once
+	wg.Go(func() { one = instance(t, dsn) })
+	wg.Go(func() { two = instance(t, dsn) })
+	wg.Wait()
+	a, b := uuid.NewString(), uuid.NewString()
+	profile(t, one, a, "a")
+	profile(t, two, b, "b")
+	wantStatus(t, call(t, "POST", one+"/friends", a, `{"friend_uuid":"`+b+`"}`), 200, b)
+	if got := friends(t, two, a); len(got) != 1 || got[0] != b {
+		t.Fatalf("instance two sees %v", got)
+	}
+}
+
+// setConnections opens or closes the database to new connections and, when
+// closing, ends the existing ones: the service sees its database go away.
+func setConnections(t *testing.T, dsn string, allow bool) {
+	t.Helper()
+	u, _ := url.Parse(dsn)
+	name := strings.TrimPrefix(u.Path, "/")
+	conn, err := pgx.Connect(context.Background(), os.Getenv("TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
+		t.Fatal(err)
+	}
+	if !allow {
+		if _, err := conn.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDatabaseOutageIs503AndRecovers(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := instance(t, dsn)
+	me := uuid.NewString()
+	profile(t, base, me, "me")
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
+
+	setConnections(t, dsn, false)
+	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 503, "database unavailable")
+	wantStatus(t, call(t, "GET", base+"/friends", me, ""), 503, "database unavailable")
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "database unavailable")
+	wantStatus(t, call(t, "GET", base+"/healthz", "", ""), 200, "ok")
+
+	setConnections(t, dsn, true)
+	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 200, `"username":"me"`)
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
+}
+
+func TestStartsBeforeItsDatabase(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	setConnections(t, dsn, false)
+	base := instance(t, dsn) // the schema cannot be applied yet
+	me := uuid.NewString()
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"late"}`), 503, "unavailable")
+	setConnections(t, dsn, true)
+	profile(t, base, me, "late")
+}
+
+func TestMetricsByRoutePattern(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	me := uuid.NewString()
+	call(t, "GET", base+"/profile/"+me, me, "")
+	call(t, "GET", base+"/profile/"+uuid.NewString(), me, "")
+	call(t, "GET", base+"/unknown/"+me, me, "")
+	r := call(t, "GET", base+"/metrics", "", "")
+	for _, want := range []string{
+		`http_requests_total{code="404",method="GET",route="GET /profile/{userId}",service="user-service"} 2`,
+		`http_requests_total{code="404",method="GET",route="unmatched",service="user-service"} 1`,
+		`http_request_duration_seconds_count{method="GET",route="GET /profile/{userId}",service="user-service"} 2`,
+	} {
+		if !strings.Contains(r.raw, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(r.raw, me) {
+		t.Error("a user id appears in the metrics")
+	}
+}
