@@ -1,0 +1,96 @@
+// Package api is post-service's HTTP API (SPEC.md section 3).
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/caddysocial/platform/post-service/internal/httpx"
+	"github.com/caddysocial/platform/post-service/internal/store"
+)
+
+const (
+	// MaxContent is the longest post, in characters.
+	MaxContent = 5000
+	// MaxLimit is the most posts one GET returns, and the default.
+	MaxLimit = 1000
+)
+
+// API serves the endpoints over a Store.
+type API struct {
+	Store *store.Store
+	Log   *slog.Logger
+}
+
+// Routes registers the endpoints on mux. Every one needs X-User-ID.
+func (a *API) Routes(mux *http.ServeMux) {
+	auth := func(h http.HandlerFunc) http.HandlerFunc { return httpx.RequireUserID(h).ServeHTTP }
+	httpx.Handle(mux, "/posts/me", httpx.Methods{
+		http.MethodGet:  auth(func(w http.ResponseWriter, r *http.Request) { a.list(w, r, httpx.UserID(r)) }),
+		http.MethodPost: auth(a.create),
+	})
+	httpx.Handle(mux, "/posts/{userId}", httpx.Methods{
+		http.MethodGet: auth(func(w http.ResponseWriter, r *http.Request) {
+			if id, ok := httpx.PathUUID(w, r, "userId"); ok {
+				a.list(w, r, id)
+			}
+		}),
+	})
+}
+
+func (a *API) create(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Content *string `json:"content"`
+	}
+	if !httpx.DecodeJSON(w, r, &body) {
+		return
+	}
+	if body.Content == nil || strings.TrimSpace(*body.Content) == "" {
+		httpx.Error(w, http.StatusBadRequest, "content must not be empty")
+		return
+	}
+	if utf8.RuneCountInString(*body.Content) > MaxContent {
+		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("content is at most %d characters", MaxContent))
+		return
+	}
+	p, err := a.Store.Create(r.Context(), httpx.UserID(r), *body.Content)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, p)
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request, author string) {
+	limit := MaxLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit))
+			return
+		}
+		limit = n
+	}
+	posts, err := a.Store.ByAuthor(r.Context(), author, limit)
+	if err != nil {
+		a.failure(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, posts)
+}
+
+// failure answers for a database problem with 503, logged in full.
+func (a *API) failure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	a.Log.Error("database failure", "error", err.Error(), "path", r.URL.Path)
+	w.Header().Set("Retry-After", "1")
+	httpx.Error(w, http.StatusServiceUnavailable, "database unavailable, try again")
+}

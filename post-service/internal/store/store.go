@@ -1,0 +1,125 @@
+// Package store is post-service's data layer on PostgreSQL (post-db).
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Post is one post. Timestamp is kept at the database's microsecond
+// precision so that create and read show the same value.
+type Post struct {
+	AuthorUUID string    `json:"author_uuid"`
+	Content    string    `json:"content"`
+	Timestamp  Timestamp `json:"timestamp"`
+}
+
+// Timestamp marshals as RFC 3339 in UTC with exactly six fractional digits
+// and "Z" (e.g. 2026-11-21T03:08:41.099474Z).
+type Timestamp time.Time
+
+const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
+}
+
+// Store runs every statement with a timeout and applies the schema on first
+// use, so the service starts before its database.
+type Store struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+
+	mu       sync.Mutex
+	migrated bool
+}
+
+// New returns a Store over pool.
+func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
+	return &Store{pool: pool, timeout: timeout}
+}
+
+// Ready applies pending migrations if that has not succeeded yet.
+func (s *Store) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.migrated {
+		return nil
+	}
+	if err := Migrate(ctx, s.pool); err != nil {
+		return err
+	}
+	s.migrated = true
+	return nil
+}
+
+// Ping checks that the database answers and the schema is in place.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		return err
+	}
+	return s.pool.Ping(ctx)
+}
+
+func (s *Store) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	if err := s.Ready(ctx); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
+
+// Create stores a post and returns it as stored.
+func (s *Store) Create(ctx context.Context, author, content string) (Post, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return Post{}, err
+	}
+	defer cancel()
+	var created time.Time
+	err = s.pool.QueryRow(ctx,
+		`INSERT INTO posts (author_uuid, content) VALUES ($1, $2) RETURNING created_at`, author, content,
+	).Scan(&created)
+	if err != nil {
+		return Post{}, fmt.Errorf("insert post: %w", err)
+	}
+	return Post{AuthorUUID: author, Content: content, Timestamp: Timestamp(created)}, nil
+}
+
+// ByAuthor returns up to limit posts of author, newest first; among equal
+// timestamps the later-created post comes first.
+func (s *Store) ByAuthor(ctx context.Context, author string, limit int) ([]Post, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		SELECT author_uuid::text, content, created_at FROM posts
+		WHERE author_uuid = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, author, limit)
+	if err != nil {
+		return nil, fmt.Errorf("select posts: %w", err)
+	}
+	posts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Post, error) {
+		var p Post
+		var ts time.Time
+		err := row.Scan(&p.AuthorUUID, &p.Content, &ts)
+		p.Timestamp = Timestamp(ts)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select posts: %w", err)
+	}
+	if posts == nil {
+		posts = []Post{}
+	}
+	return posts, nil
+}

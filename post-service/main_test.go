@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/caddysocial/platform/post-service/internal/pgtest"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// instance starts the service's handler on dsn behind a test server.
+func instance(t *testing.T, dsn string) string {
+	t.Helper()
+	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); cleanup() })
+	return srv.URL
+}
+
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.raw), v); err != nil {
+		t.Fatalf("decode %q: %v", r.raw, err)
+	}
+}
+
+func call(t *testing.T, method, url, user, body string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if user != "" {
+		req.Header.Set("X-User-ID", user)
+	}
+	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := reply{res.StatusCode, res.Header, string(raw)}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
+	}
+	return r
+}
+
+func wantStatus(t *testing.T, r reply, status int, contains string) {
+	t.Helper()
+	if r.status != status || !strings.Contains(r.raw, contains) {
+		t.Fatalf("got %d %s; want %d containing %q", r.status, r.raw, status, contains)
+	}
+	if status >= 400 {
+		var e map[string]string
+		r.decode(t, &e)
+		if e["error"] == "" || len(e) != 1 {
+			t.Fatalf("error body %s is not {\"error\": ...}", r.raw)
+		}
+	}
+}
+
+type post struct {
+	AuthorUUID string `json:"author_uuid"`
+	Content    string `json:"content"`
+	Timestamp  string `json:"timestamp"`
+}
+
+func create(t *testing.T, base, user, content string) post {
+	t.Helper()
+	r := call(t, "POST", base+"/posts/me", user, fmt.Sprintf(`{"content":%q}`, content))
+	wantStatus(t, r, 201, "")
+	var p post
+	r.decode(t, &p)
+	return p
+}
+
+func list(t *testing.T, url, user string) []post {
+	t.Helper()
+	r := call(t, "GET", url, user, "")
+	wantStatus(t, r, 200, "")
+	var ps []post
+	r.decode(t, &ps)
+	return ps
+}
+
+var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$`)
+
+func TestUserIDIsRequired(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/posts/me"}, {"POST", "/posts/me"}, {"GET", "/posts/" + uuid.NewString()},
+	} {
+		for _, user := range []string{"", "nope"} {
+			wantStatus(t, call(t, c.method, base+c.path, user, `{"content":"x"}`), 401, "X-User-ID")
+		}
+	}
+}
+
+func TestCreateAndRead(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	me, other := uuid.NewString(), uuid.NewString()
+	if r := call(t, "GET", base+"/posts/me", me, ""); r.raw != "[]\n" {
+		t.Fatalf("no posts: %q, want []", r.raw)
+	}
+	p := create(t, base, me, "I came dancing across the water")
+	if p.AuthorUUID != me || p.Content != "I came dancing across the water" || !timestampRE.MatchString(p.Timestamp) {
+		t.Fatalf("created %+v", p)
+	}
+	got := list(t, base+"/posts/me", me)
+	if len(got) != 1 || got[0] != p {
+		t.Fatalf("read back %+v, want exactly %+v (same timestamp precision)", got, p)
+	}
+	if got := list(t, base+"/posts/"+me, other); len(got) != 1 || got[0] != p {
+		t.Fatalf("by id: %+v", got)
+	}
+	if got := list(t, base+"/posts/"+other, me); len(got) != 0 {
+		t.Fatalf("other's posts: %+v", got)
+	}
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":""}`), 400, "empty")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"  \n "}`), 400, "empty")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{}`), 400, "empty")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"`+strings.Repeat("c", 5001)+`"}`), 400, "5000")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":`), 400, "JSON")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"`+strings.Repeat("c", 70<<10)+`"}`), 413, "larger")
+	wantStatus(t, call(t, "GET", base+"/posts/not-a-uuid", me, ""), 400, "UUID")
+	r := call(t, "DELETE", base+"/posts/me", me, "")
+	wantStatus(t, r, 405, "method")
+	if r.header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	r = call(t, "POST", base+"/posts/"+other, me, `{"content":"x"}`)
+	wantStatus(t, r, 405, "method")
+	if r.header.Get("Allow") != "GET" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+}
+
+func TestNewestFirstWithLimitAndTies(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := instance(t, dsn)
+	me := uuid.NewString()
+	for i := range 5 {
+		create(t, base, me, fmt.Sprintf("post %d", i))
+	}
+	// Three posts with one identical timestamp: the later-created comes first.
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `
+		INSERT INTO posts (author_uuid, content, created_at)
+		SELECT $1, 'tie ' || g, '2030-01-01T00:00:00.123456Z' FROM generate_series(1, 3) AS g`, me); err != nil {
+		t.Fatal(err)
+	}
+	got := list(t, base+"/posts/me", me)
+	want := []string{"tie 3", "tie 2", "tie 1", "post 4", "post 3", "post 2", "post 1", "post 0"}
+	if len(got) != len(want) {
+		t.Fatalf("%d posts, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Content != want[i] {
+			t.Fatalf("position %d: %q, want %q (all: %+v)", i, got[i].Content, want[i], got)
+		}
+	}
+	if got[0].Timestamp != "2030-01-01T00:00:00.123456Z" {
+		t.Fatalf("timestamp %q", got[0].Timestamp)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Timestamp > got[i-1].Timestamp {
+			t.Fatalf("not newest first at %d", i)
+		}
+	}
+	if got := list(t, base+"/posts/me?limit=2", me); len(got) != 2 || got[0].Content != "tie 3" || got[1].Content != "tie 2" {
+		t.Fatalf("limit=2: %+v", got)
+	}
+	if got := list(t, base+"/posts/"+me+"?limit=4", uuid.NewString()); len(got) != 4 || got[3].Content != "post 4" {
+		t.Fatalf("by id, limit=4: %+v", got)
+	}
+	for _, bad := range []string{"0", "-1", "x", "1001"} {
+		wantStatus(t, call(t, "GET", base+"/posts/me?limit="+bad, me, ""), 400, "limit")
+	}
+}
+
+func TestTwoInstancesShareOneDatabase(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var one, two string
+	var wg sync.WaitGroup
+	wg.Go(func() { one = instance(t, dsn) })
+	wg.Go(func() { two = instance(t, dsn) })
+	wg.Wait()
+	me := uuid.NewString()
+	p := create(t, one, me, "from one")
+	if got := list(t, two+"/posts/me", me); len(got) != 1 || got[0] != p {
+		t.Fatalf("instance two sees %+v", got)
+	}
+}
+
+func TestDatabaseOutageIs503AndRecovers(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := instance(t, dsn)
+	me := uuid.NewString()
+	create(t, base, me, "before")
+	setConnections(t, dsn, false)
+	wantStatus(t, call(t, "GET", base+"/posts/me", me, ""), 503, "database unavailable")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"during"}`), 503, "database unavailable")
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
+	setConnections(t, dsn, true)
+	create(t, base, me, "after")
+	if got := list(t, base+"/posts/me", me); len(got) != 2 {
+		t.Fatalf("after recovery: %+v", got)
+	}
+}
+
+// setConnections opens or closes the database to new connections and, when
+// closing, ends the existing ones: the service sees its database go away.
+func setConnections(t *testing.T, dsn string, allow bool) {
+	t.Helper()
+	u, _ := url.Parse(dsn)
+	name := strings.TrimPrefix(u.Path, "/")
+	conn, err := pgx.Connect(context.Background(), os.Getenv("TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
+		t.Fatal(err)
+	}
+	if !allow {
+		if _, err := conn.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
