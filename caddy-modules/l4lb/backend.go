@@ -1,0 +1,70 @@
+// Package l4lb is the core of the platform's layer-4 (TCP) load balancer,
+// free of Caddy: backends and their health, the three selection algorithms,
+// active health checks, the per-connection rate-limited copy, and a server
+// that forwards accepted connections through the current Balancer.
+//
+// The Caddy app (package l4lb/l4lbapp) and the config.yaml adapter (package
+// l4lb/lbyaml) are thin layers over it.
+package l4lb
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Backend is one upstream address and the state that outlives a config
+// reload: its active connections (for leastconn) and its health.
+type Backend struct {
+	Addr string
+
+	active atomic.Int64
+	up     atomic.Bool
+
+	mu        sync.Mutex // guards the consecutive counters
+	failures  int
+	successes int
+}
+
+// NewBackend returns a backend that starts healthy.
+func NewBackend(addr string) *Backend {
+	b := &Backend{Addr: addr}
+	b.up.Store(true)
+	return b
+}
+
+// Up reports whether the backend is in the pool.
+func (b *Backend) Up() bool { return b.up.Load() }
+
+// Active is the number of connections being forwarded to it.
+func (b *Backend) Active() int64 { return b.active.Load() }
+
+// observe records a health-check result and reports whether Up changed.
+func (b *Backend) observe(ok bool, fall, rise int) (changed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ok {
+		b.failures = 0
+		b.successes++
+		if !b.up.Load() && b.successes >= rise {
+			b.up.Store(true)
+			return true
+		}
+		return false
+	}
+	b.successes = 0
+	b.failures++
+	if b.up.Load() && b.failures >= fall {
+		b.up.Store(false)
+		return true
+	}
+	return false
+}
+
+// markDown takes the backend out of the pool at once (a dial failed); the
+// health check brings it back after rise successes.
+func (b *Backend) markDown() (changed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.successes = 0
+	return b.up.Swap(false)
+}

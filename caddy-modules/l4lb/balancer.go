@@ -1,0 +1,129 @@
+package l4lb
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Balancer forwards client connections to its backends. One Balancer is one
+// configuration; a reload builds a new one over the same Backend objects.
+type Balancer struct {
+	Name        string
+	Backends    []*Backend
+	Selector    Selector
+	BytesPerSec float64 // per connection and direction; 0 = unlimited
+	DialTimeout time.Duration
+	HealthCheck HealthCheck
+	Metrics     *Metrics // optional
+	Log         *zap.Logger
+
+	checker *checker
+}
+
+// Start publishes the backends' state and starts the health checks.
+func (b *Balancer) Start() {
+	if b.Log == nil {
+		b.Log = zap.NewNop()
+	}
+	for _, be := range b.Backends {
+		b.publishState(be)
+	}
+	b.checker = startChecker(b.HealthCheck, b.Backends, b.publishState, b.Log)
+}
+
+// Stop ends the health checks. Connections being forwarded are not touched.
+func (b *Balancer) Stop() {
+	if b.checker != nil {
+		b.checker.stop()
+	}
+}
+
+func (b *Balancer) publishState(be *Backend) {
+	if b.Metrics != nil {
+		up := 0.0
+		if be.Up() {
+			up = 1
+		}
+		b.Metrics.Up.WithLabelValues(b.Name, be.Addr).Set(up)
+	}
+}
+
+// candidates are the healthy backends not tried yet for this connection.
+func (b *Balancer) candidates(tried []*Backend) []*Backend {
+	out := make([]*Backend, 0, len(b.Backends))
+	for _, be := range b.Backends {
+		if be.Up() && !slices.Contains(tried, be) {
+			out = append(out, be)
+		}
+	}
+	return out
+}
+
+// dial connects to a backend chosen for client, trying the next healthy one
+// whenever a dial fails (and taking the failed one out of the pool). It
+// returns nil when no backend could be reached.
+func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
+	var tried []*Backend
+	for {
+		cands := b.candidates(tried)
+		if len(cands) == 0 {
+			return nil, nil
+		}
+		be := b.Selector.Select(cands, client)
+		conn, err := net.DialTimeout("tcp", be.Addr, b.DialTimeout)
+		if err == nil {
+			return conn, be
+		}
+		tried = append(tried, be)
+		if b.Metrics != nil {
+			b.Metrics.DialFailures.WithLabelValues(b.Name, be.Addr).Inc()
+		}
+		if be.markDown() {
+			b.Log.Warn("backend down: dial failed", zap.String("backend", be.Addr), zap.Error(err))
+			b.publishState(be)
+		}
+	}
+}
+
+// serve forwards one client connection; track registers connections for a
+// forced close at shutdown and returns the function that unregisters them.
+func (b *Balancer) serve(client net.Conn, track func(net.Conn) func()) {
+	defer client.Close()
+	var clientIP netip.Addr
+	if ap, err := netip.ParseAddrPort(client.RemoteAddr().String()); err == nil {
+		clientIP = ap.Addr()
+	}
+	backend, be := b.dial(clientIP)
+	if backend == nil {
+		// Every backend is down: close at once rather than leave the client hanging.
+		b.Log.Warn("no healthy backend; closing client connection", zap.String("client", client.RemoteAddr().String()))
+		return
+	}
+	defer track(backend)()
+	defer backend.Close()
+
+	be.active.Add(1)
+	defer be.active.Add(-1)
+	if b.Metrics != nil {
+		b.Metrics.Connections.WithLabelValues(b.Name, be.Addr).Inc()
+		active := b.Metrics.Active.WithLabelValues(b.Name, be.Addr)
+		active.Inc()
+		defer active.Dec()
+	}
+	up, down := pipe(client, backend, b.BytesPerSec)
+	if b.Metrics != nil {
+		b.Metrics.Bytes.WithLabelValues(b.Name, be.Addr, "client_to_backend").Add(float64(up))
+		b.Metrics.Bytes.WithLabelValues(b.Name, be.Addr, "backend_to_client").Add(float64(down))
+	}
+}
+
+// MBps converts the configuration's MB/s (10^6 bytes) to bytes per second.
+func MBps(rate float64) float64 { return rate * 1e6 }
+
+// Label is the default balancer name for a listen port.
+func Label(port int) string { return "lb:" + strconv.Itoa(port) }

@@ -1,0 +1,64 @@
+package l4lb
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFileDefaults(t *testing.T) {
+	s, err := ParseFile([]byte("port: 9001\nalgorithm: roundrobin\nbackends:\n  - user-service-1:5000\n  - 10.0.0.2:5000\nrate: 100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Port != 9001 || s.Name != "lb:9001" || s.RateMBps != 100 || len(s.Backends) != 2 ||
+		s.HealthCheck != DefaultHealthCheck || s.MetricsPort != 9100 || s.DialTimeout != 2*time.Second ||
+		s.DrainTimeout != 10*time.Second || s.Admin != "localhost:2019" {
+		t.Fatalf("settings %+v", s)
+	}
+	s, err = ParseFile([]byte(`port: 9002
+algorithm: hashing
+backends: [a:1]
+name: post-lb
+metrics_port: 0
+health_check: {interval: 500ms, type: http, path: /healthz, rise: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := HealthCheck{Interval: 500 * time.Millisecond, Timeout: time.Second, Fall: 3, Rise: 1, Type: "http", Path: "/healthz"}
+	if s.HealthCheck != want || s.MetricsPort != 0 || s.Name != "post-lb" || s.RateMBps != 0 {
+		t.Fatalf("settings %+v", s)
+	}
+}
+
+func TestParseFileErrorsNameTheField(t *testing.T) {
+	base := "algorithm: roundrobin\nbackends: [a:1]\n"
+	cases := map[string]string{
+		"": "config is empty",
+		"port: 9001\n" + "algorithm: random\nbackends: [a:1]\n": `algorithm: unknown algorithm "random"`,
+		"port: 9001\nalgorithm: leastconn\n":                    "backends: at least one",
+		"port: 9001\nalgorithm: leastconn\nbackends: []\n":      "backends: at least one",
+		"port: 0\n" + base:                                          "port: must be 1-65535",
+		"port: 70000\n" + base:                                      "port: must be 1-65535",
+		"port: nine\n" + base:                                       "cannot unmarshal",
+		"port: 9001\n" + base + "rate: -1\n":                        "rate: must be 0",
+		"port: 9001\n" + base + "colour: blue\n":                    `unknown key "colour"`,
+		"port: 9001\n" + base + "dial_timeout: soon\n":              `dial_timeout: want a positive duration`,
+		"port: 9001\n" + base + "health_check: {interval: 2x}\n":    `health_check.interval: want a positive duration`,
+		"port: 9001\n" + base + "health_check: {timeout: -1s}\n":    `health_check.timeout`,
+		"port: 9001\n" + base + "health_check: {fall: 0}\n":         "health_check.fall",
+		"port: 9001\n" + base + "health_check: {type: udp}\n":       "health_check.type",
+		"port: 9001\n" + base + "health_check: {path: x}\n":         "health_check.path",
+		"port: 9001\n" + base + "health_check: {retries: 3}\n":      `unknown key "retries"`,
+		"port: 9001\n" + base + "metrics_port: 9001\n":              "metrics_port: must differ",
+		"port: 9001\nalgorithm: roundrobin\nbackends: [nohost]\n":   "backends[0]: want host:port",
+		"port: 9001\nalgorithm: roundrobin\nbackends: [a:0]\n":      "backends[0]: port",
+		"port: 9001\nalgorithm: roundrobin\nbackends: [a:1, a:1]\n": "backends[1]: \"a:1\" is listed twice",
+	}
+	for yaml, want := range cases {
+		if _, err := ParseFile([]byte(yaml)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: err = %v, want it to contain %q", yaml, err, want)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package l4lb
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// HealthCheck configures the active checks of every backend.
+type HealthCheck struct {
+	Interval time.Duration
+	Timeout  time.Duration
+	Fall     int    // consecutive failures that take a backend out
+	Rise     int    // consecutive successes that bring it back
+	Type     string // "tcp" (connect) or "http" (GET Path, 2xx/3xx)
+	Path     string
+}
+
+// DefaultHealthCheck: a TCP connect every 2s, 1s timeout, out after 3
+// failures, back after 2 successes.
+var DefaultHealthCheck = HealthCheck{Interval: 2 * time.Second, Timeout: time.Second, Fall: 3, Rise: 2, Type: "tcp", Path: "/"}
+
+// checker runs the health checks of one balancer until stopped.
+type checker struct {
+	hc      HealthCheck
+	client  *http.Client
+	onState func(b *Backend)
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func startChecker(hc HealthCheck, backends []*Backend, onState func(*Backend), log *zap.Logger) *checker {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checker{hc: hc, onState: onState, cancel: cancel}
+	if hc.Type == "http" {
+		// A fresh connection per check: a pooled one could hide a backend
+		// that stopped accepting.
+		c.client = &http.Client{Timeout: hc.Timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	}
+	for _, b := range backends {
+		c.wg.Go(func() { c.loop(ctx, b, log) })
+	}
+	return c
+}
+
+func (c *checker) stop() {
+	c.cancel()
+	c.wg.Wait()
+}
+
+func (c *checker) loop(ctx context.Context, b *Backend, log *zap.Logger) {
+	tick := time.NewTicker(c.hc.Interval)
+	defer tick.Stop()
+	for {
+		err := c.check(ctx, b.Addr) // the first check runs at once
+		if ctx.Err() != nil {
+			return
+		}
+		if b.observe(err == nil, c.hc.Fall, c.hc.Rise) {
+			if err != nil {
+				log.Warn("backend down", zap.String("backend", b.Addr), zap.Error(err))
+			} else {
+				log.Info("backend up", zap.String("backend", b.Addr))
+			}
+			c.onState(b)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *checker) check(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.hc.Timeout)
+	defer cancel()
+	if c.hc.Type != "http" {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+c.hc.Path, nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode >= 400 {
+		return fmt.Errorf("GET %s: status %d", c.hc.Path, res.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+// Package lbyaml is the "lbyaml" Caddy config adapter: it turns a balancer's
+// config.yaml (SPEC.md section 4; see l4lb.FileConfig) into Caddy JSON, so
+//
+//	caddy run --config lb-configs/user-lb.yaml --adapter lbyaml
+//
+// starts a balancer, `caddy adapt` shows the JSON, and `caddy reload` applies
+// an edited file without dropping connections. The JSON has the l4lb app,
+// and an http app serving /metrics on metrics_port.
+package lbyaml
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
+	"github.com/caddysocial/platform/caddy-modules/l4lb/l4lbapp"
+)
+
+func init() {
+	caddyconfig.RegisterAdapter("lbyaml", Adapter{})
+}
+
+// Adapter adapts config.yaml to Caddy JSON.
+type Adapter struct{}
+
+// Adapt validates body and returns the Caddy JSON config.
+func (Adapter) Adapt(body []byte, options map[string]any) ([]byte, []caddyconfig.Warning, error) {
+	s, err := l4lb.ParseFile(body)
+	if err != nil {
+		if name, ok := options["filename"].(string); ok && name != "" {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return nil, nil, err
+	}
+	cfg, err := json.Marshal(Config(s))
+	return cfg, nil, err
+}
+
+// Config is the Caddy config for validated settings.
+func Config(s l4lb.Settings) *caddy.Config {
+	app := l4lbapp.App{Balancers: []*l4lbapp.BalancerConfig{{
+		Name:      s.Name,
+		Listen:    ":" + strconv.Itoa(s.Port),
+		Algorithm: s.Algorithm,
+		Backends:  s.Backends,
+		RateMBps:  s.RateMBps,
+		HealthCheck: &l4lbapp.HealthCheckConfig{
+			Interval: caddy.Duration(s.HealthCheck.Interval),
+			Timeout:  caddy.Duration(s.HealthCheck.Timeout),
+			Fall:     s.HealthCheck.Fall,
+			Rise:     s.HealthCheck.Rise,
+			Type:     s.HealthCheck.Type,
+			Path:     s.HealthCheck.Path,
+		},
+		DialTimeout:  caddy.Duration(s.DialTimeout),
+		DrainTimeout: caddy.Duration(s.DrainTimeout),
+	}}}
+	apps := caddy.ModuleMap{"l4lb": caddyconfig.JSON(app, nil)}
+	if s.MetricsPort > 0 {
+		apps["http"] = json.RawMessage(`{"servers":{"metrics":{` +
+			`"listen":[":` + strconv.Itoa(s.MetricsPort) + `"],` +
+			`"automatic_https":{"disable":true},` +
+			`"routes":[{"match":[{"path":["/metrics"]}],"handle":[{"handler":"metrics"}]},` +
+			`{"handle":[{"handler":"static_response","status_code":404}]}]}}}`)
+	}
+	admin := &caddy.AdminConfig{Listen: s.Admin}
+	if s.Admin == "off" {
+		admin = &caddy.AdminConfig{Disabled: true}
+	}
+	return &caddy.Config{
+		Admin: admin,
+		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{
+			"default": {BaseLog: caddy.BaseLog{EncoderRaw: json.RawMessage(`{"format":"json"}`)}},
+		}},
+		AppsRaw: apps,
+	}
+}
+
+var _ caddyconfig.Adapter = Adapter{}
