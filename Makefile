@@ -6,7 +6,7 @@ CADDY_VERSION ?= v2.11.9
 # The plugin module is local and unpublished: this pseudo-version makes Go take
 # it from the replacement without asking the module proxy.
 CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules
-GO_MODULES    := caddy-modules user-service post-service
+GO_MODULES    := caddy-modules user-service post-service feed-service
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 
 .PHONY: all caddy test test-go vet lint bench-gateway clean

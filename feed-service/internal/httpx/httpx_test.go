@@ -1,0 +1,77 @@
+package httpx
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+func TestServeDrainsInFlightRequestsOnShutdown(t *testing.T) {
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		WriteJSON(w, http.StatusOK, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, NewServer("", h), ln, 5*time.Second, quiet) }()
+
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get("http://" + ln.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- strings.TrimSpace(string(body))
+	}()
+	<-started
+	cancel() // SIGTERM arrives while the request is in flight
+	if body := <-got; body != `"done"` {
+		t.Fatalf("in-flight request got %q", body)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func TestPanicIsAJSON500(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("secret detail") })
+	h := Observe(mux, NewMetrics(prometheus.NewRegistry(), "test"), quiet)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := NewServer("", h)
+	go srv.Serve(ln)
+	defer srv.Close()
+	res, err := http.Get("http://" + ln.Addr().String() + "/boom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 500 || strings.Contains(string(body), "secret") || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+	if err := Probe("http://" + ln.Addr().String() + "/boom"); err == nil {
+		t.Fatal("Probe accepted a 500")
+	}
+}

@@ -1,0 +1,125 @@
+// Command feed-service serves GET /feed (SPEC.md section 3) on :5000: the
+// newest posts of the caller's friends, from user-lb and post-lb.
+//
+// Environment: USER_LB_URL (http://user-lb:9001), POST_LB_URL
+// (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (16).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/caddysocial/platform/feed-service/internal/feed"
+	"github.com/caddysocial/platform/feed-service/internal/httpx"
+	"github.com/caddysocial/platform/feed-service/internal/upstream"
+)
+
+// Config is the service's settings.
+type Config struct {
+	UserLB, PostLB string
+	Deadline       time.Duration
+	Fanout         int
+	Policy         upstream.Policy
+}
+
+func main() {
+	healthcheck := flag.Bool("healthcheck", false, "probe this service's /healthz on 127.0.0.1 and exit 0 if it answers 200")
+	flag.Parse()
+	port := env("PORT", "5000")
+	if *healthcheck {
+		if err := httpx.Probe("http://127.0.0.1:" + port + "/healthz"); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", "feed-service")
+	cfg, err := configFromEnv()
+	if err != nil {
+		log.Error("configuration", "error", err.Error())
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		log.Error("listen", "error", err.Error())
+		os.Exit(1)
+	}
+	if err := httpx.Serve(ctx, httpx.NewServer(":"+port, newHandler(cfg, log)), ln, 20*time.Second, log); err != nil {
+		log.Error("exit", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func configFromEnv() (Config, error) {
+	cfg := Config{
+		UserLB: env("USER_LB_URL", "http://user-lb:9001"),
+		PostLB: env("POST_LB_URL", "http://post-lb:9002"),
+		Policy: upstream.DefaultPolicy,
+	}
+	var err error
+	if cfg.Deadline, err = time.ParseDuration(env("FEED_DEADLINE", "5s")); err != nil || cfg.Deadline <= 0 {
+		return cfg, fmt.Errorf("FEED_DEADLINE: want a positive duration, got %q", os.Getenv("FEED_DEADLINE"))
+	}
+	if cfg.Fanout, err = strconv.Atoi(env("FEED_FANOUT", "16")); err != nil || cfg.Fanout < 1 {
+		return cfg, fmt.Errorf("FEED_FANOUT: want a positive integer, got %q", os.Getenv("FEED_FANOUT"))
+	}
+	cfg.Policy.MaxConns = max(cfg.Policy.MaxConns, 2*cfg.Fanout)
+	return cfg, nil
+}
+
+// newHandler wires the upstream clients, /feed, the probes and metrics.
+func newHandler(cfg Config, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(reg, "feed-service")
+	um := upstream.NewMetrics(reg)
+	users := upstream.New("user-lb", cfg.UserLB, cfg.Policy, um)
+	posts := upstream.New("post-lb", cfg.PostLB, cfg.Policy, um)
+
+	mux := http.NewServeMux()
+	(&feed.Handler{
+		Builder:  &feed.Builder{Users: users, Posts: posts, Fanout: cfg.Fanout},
+		Deadline: cfg.Deadline,
+		Log:      log,
+		Partial:  feed.NewPartialCounter(reg),
+	}).Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		for _, u := range []*upstream.Client{users, posts} {
+			if err := u.Ping(ctx, "/healthz"); err != nil {
+				httpx.Error(w, http.StatusServiceUnavailable, "upstreams unavailable")
+				return
+			}
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	httpx.NotFound(mux)
+	return httpx.Observe(mux, metrics, log)
+}
