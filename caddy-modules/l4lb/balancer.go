@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -18,17 +19,37 @@ type Balancer struct {
 	Selector    Selector
 	BytesPerSec float64 // per connection and direction; 0 = unlimited
 	DialTimeout time.Duration
-	HealthCheck HealthCheck
-	Metrics     *Metrics // optional
-	Log         *zap.Logger
+	HealthCheck      HealthCheck
+	Metrics          *Metrics // optional
+	Log              *zap.Logger
 
 	checker *checker
+	series  map[*Backend]*backendSeries // metric children, resolved once in Start
+}
+
+// backendSeries are one backend's metric children.
+type backendSeries struct {
+	connections, toBackend, toClient, dialFailures prometheus.Counter
+	active, up                                     prometheus.Gauge
 }
 
 // Start publishes the backends' state and starts the health checks.
 func (b *Balancer) Start() {
 	if b.Log == nil {
 		b.Log = zap.NewNop()
+	}
+	if m := b.Metrics; m != nil {
+		b.series = make(map[*Backend]*backendSeries, len(b.Backends))
+		for _, be := range b.Backends {
+			b.series[be] = &backendSeries{
+				connections:  m.Connections.WithLabelValues(b.Name, be.Addr),
+				toBackend:    m.Bytes.WithLabelValues(b.Name, be.Addr, "client_to_backend"),
+				toClient:     m.Bytes.WithLabelValues(b.Name, be.Addr, "backend_to_client"),
+				dialFailures: m.DialFailures.WithLabelValues(b.Name, be.Addr),
+				active:       m.Active.WithLabelValues(b.Name, be.Addr),
+				up:           m.Up.WithLabelValues(b.Name, be.Addr),
+			}
+		}
 	}
 	for _, be := range b.Backends {
 		b.publishState(be)
@@ -44,12 +65,12 @@ func (b *Balancer) Stop() {
 }
 
 func (b *Balancer) publishState(be *Backend) {
-	if b.Metrics != nil {
+	if s := b.series[be]; s != nil {
 		up := 0.0
 		if be.Up() {
 			up = 1
 		}
-		b.Metrics.Up.WithLabelValues(b.Name, be.Addr).Set(up)
+		s.up.Set(up)
 	}
 }
 
@@ -80,8 +101,8 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 			return conn, be
 		}
 		tried = append(tried, be)
-		if b.Metrics != nil {
-			b.Metrics.DialFailures.WithLabelValues(b.Name, be.Addr).Inc()
+		if s := b.series[be]; s != nil {
+			s.dialFailures.Inc()
 		}
 		if be.markDown() {
 			b.Log.Warn("backend down: dial failed", zap.String("backend", be.Addr), zap.Error(err))
@@ -109,16 +130,16 @@ func (b *Balancer) serve(client net.Conn, track func(net.Conn) func()) {
 
 	be.active.Add(1)
 	defer be.active.Add(-1)
-	if b.Metrics != nil {
-		b.Metrics.Connections.WithLabelValues(b.Name, be.Addr).Inc()
-		active := b.Metrics.Active.WithLabelValues(b.Name, be.Addr)
-		active.Inc()
-		defer active.Dec()
+	s := b.series[be]
+	if s != nil {
+		s.connections.Inc()
+		s.active.Inc()
+		defer s.active.Dec()
 	}
 	up, down := pipe(client, backend, b.BytesPerSec)
-	if b.Metrics != nil {
-		b.Metrics.Bytes.WithLabelValues(b.Name, be.Addr, "client_to_backend").Add(float64(up))
-		b.Metrics.Bytes.WithLabelValues(b.Name, be.Addr, "backend_to_client").Add(float64(down))
+	if s != nil {
+		s.toBackend.Add(float64(up))
+		s.toClient.Add(float64(down))
 	}
 }
 

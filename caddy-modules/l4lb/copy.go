@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -52,13 +54,48 @@ func copyLimited(dst io.Writer, src io.Reader, lim *rate.Limiter) (int64, error)
 	}
 }
 
-// transfer copies one direction. Unlimited, io.Copy between two
-// *net.TCPConn lets the kernel splice(2) the bytes without a user-space copy.
+// smallCopySize is the buffer of the user-space copy that each direction
+// starts with; a read that fills it means a bulk transfer.
+const smallCopySize = 16 << 10
+
+var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallCopySize); return &b }}
+
+// transfer copies one direction. Unlimited, it works like HAProxy's
+// splice-auto: short messages (most request/response traffic) go through
+// one read and one write each, which is fewer system calls than splice(2)
+// needs (a pipe, and two or three splices per message); once a read fills
+// the buffer, io.Copy between the two *net.TCPConn takes over and the kernel
+// splices the rest without copying it to user space.
 func transfer(dst, src net.Conn, bytesPerSec float64) (int64, error) {
-	if bytesPerSec <= 0 {
-		return io.Copy(dst, src)
+	if bytesPerSec > 0 {
+		return copyLimited(dst, src, NewLimiter(bytesPerSec))
 	}
-	return copyLimited(dst, src, NewLimiter(bytesPerSec))
+	bp := smallBuffers.Get().(*[]byte)
+	buf := *bp
+	var written int64
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			written += int64(w)
+			if werr != nil {
+				smallBuffers.Put(bp)
+				return written, werr
+			}
+		}
+		if rerr != nil {
+			smallBuffers.Put(bp)
+			if rerr == io.EOF {
+				return written, nil
+			}
+			return written, rerr
+		}
+		if n == len(buf) {
+			smallBuffers.Put(bp)
+			rest, err := io.Copy(dst, src)
+			return written + rest, err
+		}
+	}
 }
 
 type closeWriter interface{ CloseWrite() error }
@@ -68,24 +105,31 @@ type closeWriter interface{ CloseWrite() error }
 // half-close travels through the balancer; an error in either direction
 // closes both connections. It returns the bytes sent each way.
 func pipe(client, backend net.Conn, bytesPerSec float64) (toBackend, toClient int64) {
+	var finished atomic.Int32
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		toClient = forward(client, backend, bytesPerSec)
+		toClient = forward(client, backend, bytesPerSec, &finished)
 	}()
-	toBackend = forward(backend, client, bytesPerSec)
+	toBackend = forward(backend, client, bytesPerSec, &finished)
 	<-done
 	return toBackend, toClient
 }
 
-func forward(dst, src net.Conn, bytesPerSec float64) int64 {
+// forward copies src to dst, then passes the end on: a half-close while the
+// other direction still runs (the direction that ends last skips it, since
+// both connections are closed right after), or a full close after an error.
+func forward(dst, src net.Conn, bytesPerSec float64, finished *atomic.Int32) int64 {
 	n, err := transfer(dst, src, bytesPerSec)
+	last := finished.Add(1) == 2
 	if err == nil || errors.Is(err, io.EOF) {
+		if last {
+			return n
+		}
 		if cw, ok := dst.(closeWriter); ok && cw.CloseWrite() == nil {
 			return n
 		}
 	}
-	// An error, or no half-close: end both directions.
 	dst.Close()
 	src.Close()
 	return n
