@@ -19,9 +19,9 @@ type Balancer struct {
 	Selector    Selector
 	BytesPerSec float64 // per connection and direction; 0 = unlimited
 	DialTimeout time.Duration
-	HealthCheck      HealthCheck
-	Metrics          *Metrics // optional
-	Log              *zap.Logger
+	HealthCheck HealthCheck
+	Metrics     *Metrics // optional
+	Log         *zap.Logger
 
 	checker *checker
 	series  map[*Backend]*backendSeries // metric children, resolved once in Start
