@@ -9,7 +9,7 @@ CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-0001010100
 GO_MODULES    := caddy-modules user-service post-service feed-service
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all caddy test test-go vet lint bench-gateway clean
+.PHONY: all caddy test test-go test-prometheus vet bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -20,9 +20,14 @@ bin/caddy: $(shell find caddy-modules -name '*.go' -o -name '*.sql' -o -name go.
 	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_PLUGIN)
 	bin/caddy list-modules --packages | grep -q caddysocial
 
-## test: every unit and integration test of every module, against a throwaway PostgreSQL
-test: vet
+## test: every unit and integration test of every module (against a throwaway
+## PostgreSQL) and the Prometheus configuration and recording-rule tests
+test: vet test-prometheus
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
+
+test-prometheus:
+	promtool check config prometheus/prometheus.yml
+	promtool test rules prometheus/rules_test.yml
 
 test-go:
 	@for m in $(GO_MODULES); do \
@@ -36,6 +41,14 @@ vet:
 ## bench-gateway: authenticated GET through our gateway vs plain reverse_proxy
 bench-gateway: bin/caddy
 	bench/gateway.sh
+
+## bench-l4lb: our balancer vs HAProxy vs the direct path
+bench-l4lb: bin/caddy
+	bench/l4lb.sh
+
+## bench-feed: feed latency for 10, 100 and 500 friends
+bench-feed:
+	cd feed-service && go test -run '^$$' -bench FeedLatency -benchtime 200x .
 
 clean:
 	rm -rf bin

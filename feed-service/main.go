@@ -2,7 +2,7 @@
 // newest posts of the caller's friends, from user-lb and post-lb.
 //
 // Environment: USER_LB_URL (http://user-lb:9001), POST_LB_URL
-// (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (16).
+// (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (32).
 package main
 
 import (
@@ -82,7 +82,7 @@ func configFromEnv() (Config, error) {
 	if cfg.Deadline, err = time.ParseDuration(env("FEED_DEADLINE", "5s")); err != nil || cfg.Deadline <= 0 {
 		return cfg, fmt.Errorf("FEED_DEADLINE: want a positive duration, got %q", os.Getenv("FEED_DEADLINE"))
 	}
-	if cfg.Fanout, err = strconv.Atoi(env("FEED_FANOUT", "16")); err != nil || cfg.Fanout < 1 {
+	if cfg.Fanout, err = strconv.Atoi(env("FEED_FANOUT", "32")); err != nil || cfg.Fanout < 1 {
 		return cfg, fmt.Errorf("FEED_FANOUT: want a positive integer, got %q", os.Getenv("FEED_FANOUT"))
 	}
 	cfg.Policy.MaxConns = max(cfg.Policy.MaxConns, 2*cfg.Fanout)

@@ -34,9 +34,9 @@ type fakeServices struct {
 	friends     map[string][]string
 	profiles    map[string]string
 	posts       map[string][]post
-	original    bool          // behave like the course's services: null lists, text/plain
-	friendsFail int           // answer /friends with 500 this many times
-	usersDown   atomic.Bool   // answer everything on user-lb with 500
+	original    bool        // behave like the course's services: null lists, text/plain
+	friendsFail int         // answer /friends with 500 this many times
+	usersDown   atomic.Bool // answer everything on user-lb with 500
 	slowPosts   map[string]time.Duration
 	slowFriends time.Duration
 	failPosts   map[string]bool
@@ -168,7 +168,9 @@ func getFeed(t *testing.T, base, user string) (int, http.Header, []item, string)
 
 var base = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func ts(sec int) string { return base.Add(time.Duration(sec) * time.Second).Format("2006-01-02T15:04:05.000000Z07:00") }
+func ts(sec int) string {
+	return base.Add(time.Duration(sec) * time.Second).Format("2006-01-02T15:04:05.000000Z07:00")
+}
 
 // world: me with n friends, each with posts at scattered times.
 func world(f *fakeServices, n, postsEach int) (me string, friends []string) {

@@ -78,4 +78,3 @@ func mergeNewest(lists [][]Post, limit int) []Post {
 	}
 	return out
 }
-

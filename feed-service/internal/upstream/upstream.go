@@ -204,4 +204,3 @@ func (t *measured) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.m.latency.WithLabelValues(t.name, route, outcome).Observe(time.Since(start).Seconds())
 	return res, err
 }
-
