@@ -9,7 +9,7 @@ CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-0001010100
 GO_MODULES    := caddy-modules user-service post-service feed-service
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 
-.PHONY: all caddy test test-go test-prometheus vet bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus vet e2e bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -37,6 +37,11 @@ test-go:
 
 vet:
 	@for m in $(GO_MODULES); do (cd $$m && go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
+
+## e2e: the compose stack end to end (API suite, Locust, Prometheus rules,
+## failover, outages); needs Docker, Compose v2, Locust and Go
+e2e:
+	tests/e2e/run.sh
 
 ## bench-gateway: authenticated GET through our gateway vs plain reverse_proxy
 bench-gateway: bin/caddy

@@ -1,0 +1,3 @@
+module github.com/caddysocial/platform/tests/e2e
+
+go 1.26
