@@ -8,8 +8,15 @@ CADDY_VERSION ?= v2.11.9
 CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules
 GO_MODULES    := caddy-modules user-service post-service feed-service
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
+# Each service folder builds on its own, so shared plumbing is copied, not
+# imported: user-service holds the source, `make sync-copies` copies it, and
+# `make test` fails when a copy has drifted.
+COPIES := user-service/internal/httpx:post-service/internal/httpx \
+          user-service/internal/httpx:feed-service/internal/httpx \
+          user-service/internal/pgtest:post-service/internal/pgtest \
+          user-service/internal/pgtest:caddy-modules/internal/pgtest
 
-.PHONY: all caddy test test-go test-prometheus vet e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus vet check-copies sync-copies e2e bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -22,7 +29,7 @@ bin/caddy: $(shell find caddy-modules -name '*.go' -o -name '*.sql' -o -name go.
 
 ## test: every unit and integration test of every module (against a throwaway
 ## PostgreSQL) and the Prometheus configuration and recording-rule tests
-test: vet test-prometheus
+test: check-copies vet test-prometheus
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
 
 test-prometheus:
@@ -34,6 +41,15 @@ test-go:
 		echo "== go test $$m"; \
 		(cd $$m && go test $(GOTEST_FLAGS) ./...); \
 	done
+
+check-copies:
+	@for pair in $(COPIES); do \
+		diff -r "$${pair%%:*}" "$${pair##*:}" >/dev/null || { \
+			echo "$${pair##*:} differs from $${pair%%:*}: edit the user-service copy, then make sync-copies"; exit 1; }; \
+	done
+
+sync-copies:
+	@for pair in $(COPIES); do rm -rf "$${pair##*:}" && cp -r "$${pair%%:*}" "$${pair##*:}"; done
 
 vet:
 	@for m in $(GO_MODULES); do (cd $$m && go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
