@@ -67,9 +67,11 @@ func Config(s l4lb.Settings) *caddy.Config {
 			`"routes":[{"match":[{"path":["/metrics"]}],"handle":[{"handler":"metrics"}]},` +
 			`{"handle":[{"handler":"static_response","status_code":404}]}]}}}`)
 	}
-	admin := &caddy.AdminConfig{Listen: s.Admin}
+	// config.yaml is the source of truth: no autosave.json.
+	persist := false
+	admin := &caddy.AdminConfig{Listen: s.Admin, Config: &caddy.ConfigSettings{Persist: &persist}}
 	if s.Admin == "off" {
-		admin = &caddy.AdminConfig{Disabled: true}
+		admin = &caddy.AdminConfig{Disabled: true, Config: &caddy.ConfigSettings{Persist: &persist}}
 	}
 	return &caddy.Config{
 		Admin: admin,
