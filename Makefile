@@ -52,7 +52,9 @@ sync-copies:
 	@for pair in $(COPIES); do rm -rf "$${pair##*:}" && cp -r "$${pair%%:*}" "$${pair##*:}"; done
 
 vet:
-	@for m in $(GO_MODULES); do (cd $$m && go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
+	@for m in $(GO_MODULES) tests/e2e; do \
+		(cd $$m && go mod tidy -diff >/dev/null || { echo "$$m: go.mod/go.sum not tidy (go mod tidy)"; exit 1; }; \
+		 go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
 
 ## e2e: the compose stack end to end (API suite, Locust, Prometheus rules,
 ## failover, outages); needs Docker, Compose v2, Locust and Go
