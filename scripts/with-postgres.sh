@@ -18,7 +18,8 @@ as_owner=()
 if [ "$(id -u)" = 0 ]; then
 	# PostgreSQL refuses to run as root.
 	chown postgres: "$dir"
-	as_owner=(runuser -u postgres --)
+	# From /: the postgres user may not be allowed into the caller's directory.
+	as_owner=(env -C / runuser -u postgres --)
 fi
 
 port=55432
