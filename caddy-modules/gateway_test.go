@@ -260,7 +260,7 @@ func TestGatewayRejectsBadTokensAndSpoofing(t *testing.T) {
 	for name, tok := range bad {
 		r := g.do(t, "GET", "/api/feed", tok, "")
 		wantJSONError(t, r, 401)
-		if r.header.Get("WWW-Authenticate") != `Bearer realm="api", error="invalid_token"` {
+		if r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
 			t.Errorf("%s: WWW-Authenticate %q", name, r.header.Get("WWW-Authenticate"))
 		}
 	}

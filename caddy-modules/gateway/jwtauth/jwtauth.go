@@ -64,7 +64,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	sub, err := h.signer.Verify(strings.TrimSpace(token))
 	if err != nil {
 		h.logger.Debug("rejected token", zap.Error(err))
-		w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return jsonresp.Error(w, http.StatusUnauthorized, "invalid or expired token")
 	}
 	r.Header.Del("Authorization")
