@@ -1,6 +1,7 @@
 package gatewayauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -26,6 +28,11 @@ func init() {
 
 // DefaultMaxBody is the default request body limit of the auth endpoints.
 const DefaultMaxBody = 64 << 10
+
+// requestDeadline bounds one registration or login, including the wait for
+// a hashing slot: under a login storm, requests beyond the hasher's capacity
+// get a 503 instead of queueing without end.
+const requestDeadline = 10 * time.Second
 
 // credentials is the body of both endpoints; unknown fields are ignored.
 type credentials struct {
@@ -128,7 +135,9 @@ func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	if !ok {
 		return nil
 	}
-	reg, err := h.service.Register(r.Context(), *c.Email, *c.Password)
+	ctx, cancel := context.WithTimeout(r.Context(), requestDeadline)
+	defer cancel()
+	reg, err := h.service.Register(ctx, *c.Email, *c.Password)
 	switch {
 	case err == nil:
 		return jsonresp.Write(w, http.StatusCreated, map[string]string{"uuid": reg.ID, "email": reg.Email})
@@ -158,7 +167,9 @@ func (h *Login) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Ha
 	if !ok {
 		return nil
 	}
-	tok, err := h.service.Login(r.Context(), *c.Email, *c.Password)
+	ctx, cancel := context.WithTimeout(r.Context(), requestDeadline)
+	defer cancel()
+	tok, err := h.service.Login(ctx, *c.Email, *c.Password)
 	if lim, limited := errors.AsType[*authn.LimitError](err); limited {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(lim.RetryAfter.Seconds()))))
 		return jsonresp.Error(w, http.StatusTooManyRequests, lim.Reason)
