@@ -255,3 +255,15 @@ func setConnections(t *testing.T, dsn string, allow bool) {
 		}
 	}
 }
+
+func TestStartsBeforeItsDatabase(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	setConnections(t, dsn, false)
+	base := instance(t, dsn) // the schema cannot be applied yet
+	me := uuid.NewString()
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
+	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"early"}`), 503, "unavailable")
+	setConnections(t, dsn, true)
+	create(t, base, me, "late")
+	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
+}
