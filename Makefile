@@ -13,8 +13,11 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # `make test` fails when a copy has drifted.
 COPIES := user-service/internal/httpx:post-service/internal/httpx \
           user-service/internal/httpx:feed-service/internal/httpx \
+          user-service/internal/pgservice:post-service/internal/pgservice \
           user-service/internal/pgtest:post-service/internal/pgtest \
           user-service/internal/pgtest:caddy-modules/internal/pgtest
+# A copy differs from its source only in the module path of its imports.
+NORMALIZE := sed -E 's\#caddysocial/platform/[a-z-]+/internal/\#caddysocial/platform/MODULE/internal/\#g'
 
 .PHONY: all caddy test test-go test-prometheus vet check-copies sync-copies e2e bench-gateway bench-l4lb bench-feed clean
 
@@ -44,12 +47,20 @@ test-go:
 
 check-copies:
 	@for pair in $(COPIES); do \
-		diff -r "$${pair%%:*}" "$${pair##*:}" >/dev/null || { \
-			echo "$${pair##*:} differs from $${pair%%:*}: edit the user-service copy, then make sync-copies"; exit 1; }; \
+		src=$${pair%%:*} dst=$${pair##*:}; \
+		[ "$$(ls $$src)" = "$$(ls $$dst)" ] || { echo "$$dst: files differ from $$src (make sync-copies)"; exit 1; }; \
+		for f in $$src/*; do \
+			cmp -s <($(NORMALIZE) $$f) <($(NORMALIZE) $$dst/$${f##*/}) || { \
+				echo "$$dst/$${f##*/} differs from $$f: edit the user-service copy, then make sync-copies"; exit 1; }; \
+		done; \
 	done
 
 sync-copies:
-	@for pair in $(COPIES); do rm -rf "$${pair##*:}" && cp -r "$${pair%%:*}" "$${pair##*:}"; done
+	@for pair in $(COPIES); do \
+		src=$${pair%%:*} dst=$${pair##*:}; \
+		rm -rf $$dst && cp -r $$src $$dst && \
+		sed -i -E "s#caddysocial/platform/[a-z-]+/internal/#caddysocial/platform/$${dst%%/*}/internal/#g" $$dst/*.go; \
+	done
 
 vet:
 	@for m in $(GO_MODULES) tests/e2e; do \
