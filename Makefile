@@ -14,6 +14,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 COPIES := user-service/internal/httpx:post-service/internal/httpx \
           user-service/internal/httpx:feed-service/internal/httpx \
           user-service/internal/pgservice:post-service/internal/pgservice \
+          user-service/internal/apitest:post-service/internal/apitest \
           user-service/internal/pgtest:post-service/internal/pgtest \
           user-service/internal/pgtest:caddy-modules/internal/pgtest
 # A copy differs from its source only in the module path of its imports.

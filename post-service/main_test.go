@@ -2,27 +2,28 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/caddysocial/platform/post-service/internal/apitest"
 	"github.com/caddysocial/platform/post-service/internal/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+var (
+	call       = apitest.Call
+	wantStatus = apitest.WantStatus
+)
 
 // instance starts the service's handler on dsn behind a test server.
 func instance(t *testing.T, dsn string) string {
@@ -36,52 +37,6 @@ func instance(t *testing.T, dsn string) string {
 	return srv.URL
 }
 
-type reply struct {
-	status int
-	header http.Header
-	raw    string
-}
-
-func (r reply) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(r.raw), v); err != nil {
-		t.Fatalf("decode %q: %v", r.raw, err)
-	}
-}
-
-func call(t *testing.T, method, url, user, body string) reply {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if user != "" {
-		req.Header.Set("X-User-ID", user)
-	}
-	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := reply{res.StatusCode, res.Header, string(raw)}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
-	}
-	return r
-}
-
-func wantStatus(t *testing.T, r reply, status int, contains string) {
-	t.Helper()
-	if r.status != status || !strings.Contains(r.raw, contains) {
-		t.Fatalf("got %d %s; want %d containing %q", r.status, r.raw, status, contains)
-	}
-	if status >= 400 {
-		var e map[string]string
-		r.decode(t, &e)
-		if e["error"] == "" || len(e) != 1 {
-			t.Fatalf("error body %s is not {\"error\": ...}", r.raw)
-		}
-	}
-}
-
 type post struct {
 	AuthorUUID string `json:"author_uuid"`
 	Content    string `json:"content"`
@@ -93,7 +48,7 @@ func create(t *testing.T, base, user, content string) post {
 	r := call(t, "POST", base+"/posts/me", user, fmt.Sprintf(`{"content":%q}`, content))
 	wantStatus(t, r, 201, "")
 	var p post
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	return p
 }
 
@@ -102,7 +57,7 @@ func list(t *testing.T, url, user string) []post {
 	r := call(t, "GET", url, user, "")
 	wantStatus(t, r, 200, "")
 	var ps []post
-	r.decode(t, &ps)
+	r.Decode(t, &ps)
 	return ps
 }
 
@@ -122,8 +77,8 @@ func TestUserIDIsRequired(t *testing.T) {
 func TestCreateAndRead(t *testing.T) {
 	base := instance(t, pgtest.NewDatabase(t))
 	me, other := uuid.NewString(), uuid.NewString()
-	if r := call(t, "GET", base+"/posts/me", me, ""); r.raw != "[]\n" {
-		t.Fatalf("no posts: %q, want []", r.raw)
+	if r := call(t, "GET", base+"/posts/me", me, ""); r.Raw != "[]\n" {
+		t.Fatalf("no posts: %q, want []", r.Raw)
 	}
 	p := create(t, base, me, "I came dancing across the water")
 	if p.AuthorUUID != me || p.Content != "I came dancing across the water" || !timestampRE.MatchString(p.Timestamp) {
@@ -148,13 +103,13 @@ func TestCreateAndRead(t *testing.T) {
 	wantStatus(t, call(t, "GET", base+"/posts/not-a-uuid", me, ""), 400, "UUID")
 	r := call(t, "DELETE", base+"/posts/me", me, "")
 	wantStatus(t, r, 405, "method")
-	if r.header.Get("Allow") != "GET, POST" {
-		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	if r.Header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 	r = call(t, "POST", base+"/posts/"+other, me, `{"content":"x"}`)
 	wantStatus(t, r, 405, "method")
-	if r.header.Get("Allow") != "GET" {
-		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	if r.Header.Get("Allow") != "GET" {
+		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 }
 
@@ -224,46 +179,25 @@ func TestDatabaseOutageIs503AndRecovers(t *testing.T) {
 	base := instance(t, dsn)
 	me := uuid.NewString()
 	create(t, base, me, "before")
-	setConnections(t, dsn, false)
+	pgtest.SetConnections(t, dsn, false)
 	wantStatus(t, call(t, "GET", base+"/posts/me", me, ""), 503, "database unavailable")
 	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"during"}`), 503, "database unavailable")
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
-	setConnections(t, dsn, true)
+	pgtest.SetConnections(t, dsn, true)
 	create(t, base, me, "after")
 	if got := list(t, base+"/posts/me", me); len(got) != 2 {
 		t.Fatalf("after recovery: %+v", got)
 	}
 }
 
-// setConnections opens or closes the database to new connections and, when
-// closing, ends the existing ones: the service sees its database go away.
-func setConnections(t *testing.T, dsn string, allow bool) {
-	t.Helper()
-	u, _ := url.Parse(dsn)
-	name := strings.TrimPrefix(u.Path, "/")
-	conn, err := pgx.Connect(context.Background(), os.Getenv("TEST_DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
-		t.Fatal(err)
-	}
-	if !allow {
-		if _, err := conn.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestStartsBeforeItsDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	setConnections(t, dsn, false)
+	pgtest.SetConnections(t, dsn, false)
 	base := instance(t, dsn) // the schema cannot be applied yet
 	me := uuid.NewString()
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
 	wantStatus(t, call(t, "POST", base+"/posts/me", me, `{"content":"early"}`), 503, "unavailable")
-	setConnections(t, dsn, true)
+	pgtest.SetConnections(t, dsn, true)
 	create(t, base, me, "late")
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
 }

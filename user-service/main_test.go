@@ -2,26 +2,26 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/caddysocial/platform/user-service/internal/apitest"
 	"github.com/caddysocial/platform/user-service/internal/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+var (
+	call       = apitest.Call
+	wantStatus = apitest.WantStatus
+)
 
 // instance starts the service's handler on dsn behind a test server.
 func instance(t *testing.T, dsn string) string {
@@ -33,52 +33,6 @@ func instance(t *testing.T, dsn string) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); cleanup() })
 	return srv.URL
-}
-
-type reply struct {
-	status int
-	header http.Header
-	raw    string
-}
-
-func (r reply) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(r.raw), v); err != nil {
-		t.Fatalf("decode %q: %v", r.raw, err)
-	}
-}
-
-func call(t *testing.T, method, url, user, body string) reply {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if user != "" {
-		req.Header.Set("X-User-ID", user)
-	}
-	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := reply{res.StatusCode, res.Header, string(raw)}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
-	}
-	return r
-}
-
-func wantStatus(t *testing.T, r reply, status int, contains string) {
-	t.Helper()
-	if r.status != status || !strings.Contains(r.raw, contains) {
-		t.Fatalf("got %d %s; want %d containing %q", r.status, r.raw, status, contains)
-	}
-	if status >= 400 {
-		var e map[string]string
-		r.decode(t, &e)
-		if e["error"] == "" || len(e) != 1 {
-			t.Fatalf("error body %s is not {\"error\": ...}", r.raw)
-		}
-	}
 }
 
 func profile(t *testing.T, base, user, name string) {
@@ -106,7 +60,7 @@ func TestProfiles(t *testing.T) {
 	r := call(t, "POST", base+"/profile/me", strings.ToUpper(me), `{"username":"CortezTheKiller","bio":"Famous spanish conquistador","age":50}`)
 	wantStatus(t, r, 200, "")
 	var p map[string]string
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	if p["uuid"] != me || p["username"] != "CortezTheKiller" || p["bio"] != "Famous spanish conquistador" || len(p) != 3 {
 		t.Fatalf("profile %v", p)
 	}
@@ -123,8 +77,8 @@ func TestProfiles(t *testing.T) {
 	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"x","bio":"`+strings.Repeat("b", 70<<10)+`"}`), 413, "larger")
 	r = call(t, "PUT", base+"/profile/me", me, `{}`)
 	wantStatus(t, r, 405, "method")
-	if r.header.Get("Allow") != "GET, POST" {
-		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	if r.Header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 	wantStatus(t, call(t, "GET", base+"/nothing/here", me, ""), 404, "not found")
 }
@@ -134,15 +88,15 @@ func friends(t *testing.T, base, user string) []string {
 	r := call(t, "GET", base+"/friends", user, "")
 	wantStatus(t, r, 200, "")
 	var list []string
-	r.decode(t, &list)
+	r.Decode(t, &list)
 	return list
 }
 
 func TestFriends(t *testing.T) {
 	base := instance(t, pgtest.NewDatabase(t))
 	a, b, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	if r := call(t, "GET", base+"/friends", a, ""); r.raw != "[]\n" {
-		t.Fatalf("no friends: %q, want []", r.raw)
+	if r := call(t, "GET", base+"/friends", a, ""); r.Raw != "[]\n" {
+		t.Fatalf("no friends: %q, want []", r.Raw)
 	}
 	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 409, "POST /profile/me")
 	profile(t, base, a, "alice")
@@ -168,8 +122,8 @@ func TestFriends(t *testing.T) {
 	}
 	r := call(t, "PATCH", base+"/friends", a, "")
 	wantStatus(t, r, 405, "method")
-	if r.header.Get("Allow") != "DELETE, GET, POST" {
-		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	if r.Header.Get("Allow") != "DELETE, GET, POST" {
+		t.Fatalf("Allow %q", r.Header.Get("Allow"))
 	}
 }
 
@@ -186,8 +140,8 @@ func TestConcurrentAddAndDeleteOfOnePair(t *testing.T) {
 			method = "DELETE"
 		}
 		wg.Go(func() {
-			if r := call(t, method, base+"/friends", a, body); r.status != 200 {
-				t.Errorf("%s: %d %s", method, r.status, r.raw)
+			if r := call(t, method, base+"/friends", a, body); r.Status != 200 {
+				t.Errorf("%s: %d %s", method, r.Status, r.Raw)
 			}
 		})
 	}
@@ -214,27 +168,6 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	}
 }
 
-// setConnections opens or closes the database to new connections and, when
-// closing, ends the existing ones: the service sees its database go away.
-func setConnections(t *testing.T, dsn string, allow bool) {
-	t.Helper()
-	u, _ := url.Parse(dsn)
-	name := strings.TrimPrefix(u.Path, "/")
-	conn, err := pgx.Connect(context.Background(), os.Getenv("TEST_DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %t", name, allow)); err != nil {
-		t.Fatal(err)
-	}
-	if !allow {
-		if _, err := conn.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestDatabaseOutageIs503AndRecovers(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	base := instance(t, dsn)
@@ -242,25 +175,25 @@ func TestDatabaseOutageIs503AndRecovers(t *testing.T) {
 	profile(t, base, me, "me")
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
 
-	setConnections(t, dsn, false)
+	pgtest.SetConnections(t, dsn, false)
 	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 503, "database unavailable")
 	wantStatus(t, call(t, "GET", base+"/friends", me, ""), 503, "database unavailable")
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "database unavailable")
 	wantStatus(t, call(t, "GET", base+"/healthz", "", ""), 200, "ok")
 
-	setConnections(t, dsn, true)
+	pgtest.SetConnections(t, dsn, true)
 	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 200, `"username":"me"`)
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 200, "ready")
 }
 
 func TestStartsBeforeItsDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	setConnections(t, dsn, false)
+	pgtest.SetConnections(t, dsn, false)
 	base := instance(t, dsn) // the schema cannot be applied yet
 	me := uuid.NewString()
 	wantStatus(t, call(t, "GET", base+"/readyz", "", ""), 503, "unavailable")
 	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"late"}`), 503, "unavailable")
-	setConnections(t, dsn, true)
+	pgtest.SetConnections(t, dsn, true)
 	profile(t, base, me, "late")
 }
 
@@ -276,11 +209,11 @@ func TestMetricsByRoutePattern(t *testing.T) {
 		`http_requests_total{code="404",method="GET",route="unmatched",service="user-service"} 1`,
 		`http_request_duration_seconds_count{method="GET",route="GET /profile/{userId}",service="user-service"} 2`,
 	} {
-		if !strings.Contains(r.raw, want) {
+		if !strings.Contains(r.Raw, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(r.raw, me) {
+	if strings.Contains(r.Raw, me) {
 		t.Error("a user id appears in the metrics")
 	}
 }
