@@ -4,8 +4,12 @@
 # one run, alternating so that machine drift hits all three alike:
 #   - single-stream throughput with rate 0 (iperf3, 10 s),
 #   - new TCP connections per second (wrk, one HTTP request per connection),
-#   - latency of short HTTP requests (wrk --latency, keep-alive), p50 and p99.
-# Usage: bench/l4lb.sh [rounds]   (needs bin/caddy, haproxy, iperf3, wrk)
+#   - latency of short HTTP requests over keep-alive connections, p50 and p99,
+#     measured by bench/latprobe one request at a time, the three paths in
+#     turn, so that it measures the paths and not queueing (a loaded wrk run
+#     saturates the two cores: its p99 is then the machine's jitter, which
+#     swung from 1 to 8 ms on the direct path alone).
+# Usage: bench/l4lb.sh [rounds]   (needs bin/caddy, haproxy, iperf3, wrk, go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -19,6 +23,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+(cd bench/latprobe && go build -o "$work/latprobe" .)
 
 # Backends: an iperf3 server and a small HTTP server (Caddy respond).
 IPERF=15201 HTTP=15080
@@ -86,10 +91,8 @@ throughput() { # Gbit/s of one 10 s iperf3 stream
 connrate() { # requests/s with a new connection each
 	wrk -t2 -c32 -d10s -H "Connection: close" "http://127.0.0.1:$1/" | awk '/Requests\/sec/ {print $2}'
 }
-latency() { # "p50 p99" in microseconds, keep-alive, 4 connections
-	wrk -t1 -c4 -d10s --latency "http://127.0.0.1:$1/" | awk '
-		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return v*1000; if (v ~ /s$/) return v*1e6; return v }
-		$1 == "50%" {p50 = us($2)} $1 == "99%" {p99 = us($2)} END {printf "%.1f %.1f\n", p50, p99}'
+latency() { # lines "path p50 p90 p99 p99.9" in microseconds, 20000 requests per path
+	"$work/latprobe" -n 20000 direct=127.0.0.1:$HTTP ours=127.0.0.1:15380 haproxy=127.0.0.1:15480
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
@@ -104,10 +107,15 @@ for r in $(seq "$rounds"); do
 		esac
 		tp[$path]+="$(throughput $ip) "
 		cr[$path]+="$(connrate $hp) "
-		read -r l50 l99 < <(latency $hp)
-		p50[$path]+="$l50 " p99[$path]+="$l99 "
 	done
-	echo "round $r: throughput Gbit/s direct/ours/haproxy: $(for p in direct ours haproxy; do echo -n "$(echo ${tp[$p]} | awk '{print $NF}') "; done)"
+	while read -r path l50 _ l99 _; do
+		p50[$path]+="$l50 " p99[$path]+="$l99 "
+	done < <(latency)
+	last() { echo ${1} | awk '{print $NF}'; }
+	echo "round $r (direct/ours/haproxy): throughput Gbit/s $(for p in direct ours haproxy; do echo -n "$(last "${tp[$p]}") "; done)" \
+		"| conn/s $(for p in direct ours haproxy; do echo -n "$(last "${cr[$p]}") "; done)" \
+		"| p50 us $(for p in direct ours haproxy; do echo -n "$(last "${p50[$p]}") "; done)" \
+		"| p99 us $(for p in direct ours haproxy; do echo -n "$(last "${p99[$p]}") "; done)"
 done
 
 declare -A m
@@ -118,6 +126,17 @@ done
 added() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a-b}'; }
 a50o=$(added ${m[p50_ours]} ${m[p50_direct]}) a99o=$(added ${m[p99_ours]} ${m[p99_direct]})
 a50h=$(added ${m[p50_haproxy]} ${m[p50_direct]}) a99h=$(added ${m[p99_haproxy]} ${m[p99_direct]})
+# Median of per-round ratios: each round's paths ran within a minute of each
+# other, so this cancels the machine's drift better than a ratio of medians.
+perround() { # perround "ours values" "reference values" ["direct values" for added latency]
+	awk -v a="$1" -v b="$2" -v d="${3:-}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " "); split(d, z, " ")
+		for (i = 1; i <= n; i++) r[i] = d == "" ? x[i] / y[i] : (x[i] - z[i]) / (y[i] - z[i])
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+		printf " (rounds:"; for (i = 1; i <= n; i++) printf " %.2f", r[i]; printf ")"
+	}'
+}
 cat <<OUT
 
 medians over $rounds rounds            direct     ours       haproxy    ours/haproxy  ours/direct
@@ -127,4 +146,10 @@ latency p50 (us)                 ${m[p50_direct]}      ${m[p50_ours]}      ${m[p
 latency p99 (us)                 ${m[p99_direct]}      ${m[p99_ours]}      ${m[p99_haproxy]}
 added latency p50 (us)                      $a50o       $a50h        $(ratio $a50o $a50h)
 added latency p99 (us)                      $a99o       $a99h        $(ratio $a99o $a99h)
+
+median of per-round ratios, ours/haproxy:
+throughput                $(perround "${tp[ours]}" "${tp[haproxy]}")
+new connections/s         $(perround "${cr[ours]}" "${cr[haproxy]}")
+added latency p50         $(perround "${p50[ours]}" "${p50[haproxy]}" "${p50[direct]}")
+added latency p99         $(perround "${p99[ours]}" "${p99[haproxy]}" "${p99[direct]}")
 OUT

@@ -111,13 +111,12 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 	}
 }
 
-// serve forwards one client connection; track registers connections for a
-// forced close at shutdown and returns the function that unregisters them.
-func (b *Balancer) serve(client net.Conn, track func(net.Conn) func()) {
+// serve forwards one client connection of srv.
+func (b *Balancer) serve(client net.Conn, srv *Server) {
 	defer client.Close()
 	var clientIP netip.Addr
-	if ap, err := netip.ParseAddrPort(client.RemoteAddr().String()); err == nil {
-		clientIP = ap.Addr()
+	if a, ok := client.RemoteAddr().(*net.TCPAddr); ok {
+		clientIP = a.AddrPort().Addr().Unmap()
 	}
 	backend, be := b.dial(clientIP)
 	if backend == nil {
@@ -125,7 +124,7 @@ func (b *Balancer) serve(client net.Conn, track func(net.Conn) func()) {
 		b.Log.Warn("no healthy backend; closing client connection", zap.String("client", client.RemoteAddr().String()))
 		return
 	}
-	defer track(backend)()
+	defer srv.track(backend)()
 	defer backend.Close()
 
 	be.active.Add(1)
@@ -136,7 +135,7 @@ func (b *Balancer) serve(client net.Conn, track func(net.Conn) func()) {
 		s.active.Inc()
 		defer s.active.Dec()
 	}
-	up, down := pipe(client, backend, b.BytesPerSec)
+	up, down := pipe(client, backend, b.BytesPerSec, srv.run)
 	if s != nil {
 		s.toBackend.Add(float64(up))
 		s.toClient.Add(float64(down))

@@ -103,14 +103,15 @@ type closeWriter interface{ CloseWrite() error }
 // pipe forwards both directions until both have ended. When one side
 // finishes sending (EOF), the other side's write half is closed, so a
 // half-close travels through the balancer; an error in either direction
-// closes both connections. It returns the bytes sent each way.
-func pipe(client, backend net.Conn, bytesPerSec float64) (toBackend, toClient int64) {
+// closes both connections. It returns the bytes sent each way. run starts
+// the second direction on another goroutine.
+func pipe(client, backend net.Conn, bytesPerSec float64, run func(func())) (toBackend, toClient int64) {
 	var finished atomic.Int32
 	done := make(chan struct{})
-	go func() {
+	run(func() {
 		defer close(done)
 		toClient = forward(client, backend, bytesPerSec, &finished)
-	}()
+	})
 	toBackend = forward(backend, client, bytesPerSec, &finished)
 	<-done
 	return toBackend, toClient

@@ -93,7 +93,10 @@ func startLB(t *testing.T, algorithm string, addrs []string, opt lbOptions) (*Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(ln, zap.NewNop())
+	s, err := NewServer(ln, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.SetBalancer(b)
 	b.Start()
 	s.Serve()

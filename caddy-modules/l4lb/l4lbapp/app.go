@@ -255,7 +255,12 @@ func loadServer(listen string, logger *zap.Logger) (*serverHandle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
-		return &serverHandle{Server: l4lb.NewServer(ln, logger), logger: logger}, nil
+		srv, err := l4lb.NewServer(ln, logger)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return &serverHandle{Server: srv, logger: logger}, nil
 	})
 	if err != nil {
 		return nil, err

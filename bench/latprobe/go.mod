@@ -1,0 +1,3 @@
+module github.com/caddysocial/platform/bench/latprobe
+
+go 1.26.0
