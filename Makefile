@@ -64,7 +64,7 @@ sync-copies:
 	done
 
 vet:
-	@for m in $(GO_MODULES) tests/e2e; do \
+	@for m in $(GO_MODULES) tests/e2e bench/latprobe; do \
 		(cd $$m && go mod tidy -diff >/dev/null || { echo "$$m: go.mod/go.sum not tidy (go mod tidy)"; exit 1; }; \
 		 go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
 
