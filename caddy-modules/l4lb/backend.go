@@ -8,14 +8,23 @@
 package l4lb
 
 import (
+	"context"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Backend is one upstream address and the state that outlives a config
 // reload: its active connections (for leastconn) and its health.
 type Backend struct {
 	Addr string
+	// ip is Addr parsed, when Addr is an IP literal: dials then skip the
+	// resolver (a tenth of the allocations of a connection). Host names are
+	// resolved at every dial, so that a container that comes back with a new
+	// address is found.
+	ip netip.AddrPort
 
 	active atomic.Int64
 	up     atomic.Bool
@@ -28,6 +37,9 @@ type Backend struct {
 // NewBackend returns a backend that starts healthy.
 func NewBackend(addr string) *Backend {
 	b := &Backend{Addr: addr}
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		b.ip = ap
+	}
 	b.up.Store(true)
 	return b
 }
@@ -67,4 +79,13 @@ func (b *Backend) markDown() (changed bool) {
 	defer b.mu.Unlock()
 	b.successes = 0
 	return b.up.Swap(false)
+}
+
+// dial connects to the backend within timeout.
+func (b *Backend) dial(timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	if b.ip.IsValid() {
+		return d.DialTCP(context.Background(), "tcp", netip.AddrPort{}, b.ip)
+	}
+	return d.DialContext(context.Background(), "tcp", b.Addr)
 }

@@ -2,8 +2,10 @@ package l4lb
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -151,5 +153,31 @@ func TestAllBackendsDownClosesTheClientAtOnce(t *testing.T) {
 			t.Fatal("read data from no backend")
 		}
 		c.Close()
+	}
+}
+
+// Backends given by host name are resolved when dialed; IP literals are
+// parsed once. Both reach the same backend.
+func TestBackendsByHostNameAndByIP(t *testing.T) {
+	a := newBackend(t, "a")
+	_, port, _ := net.SplitHostPort(a.addr())
+	byName, byIP := NewBackend(net.JoinHostPort("localhost", port)), NewBackend(a.addr())
+	if byName.ip.IsValid() || !byIP.ip.IsValid() {
+		t.Fatalf("parsed addresses: by name %v, by IP %v", byName.ip, byIP.ip)
+	}
+	for _, be := range []*Backend{byName, byIP} {
+		conn, err := be.dial(time.Second)
+		if err != nil {
+			t.Fatalf("dial %s: %v", be.Addr, err)
+		}
+		greeting := make([]byte, 2)
+		if _, err := io.ReadFull(conn, greeting); err != nil || string(greeting) != "a\n" {
+			t.Fatalf("dial %s: greeting %q, %v", be.Addr, greeting, err)
+		}
+		conn.Close()
+	}
+	lb, _ := startLB(t, RoundRobin, []string{byName.Addr}, lbOptions{})
+	if cl := dial(t, lb.Addr()); cl.backend != "a" {
+		t.Fatalf("through a balancer with a host-name backend: reached %q", cl.backend)
 	}
 }

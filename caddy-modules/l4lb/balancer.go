@@ -96,7 +96,7 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 			return nil, nil
 		}
 		be := b.Selector.Select(cands, client)
-		conn, err := net.DialTimeout("tcp", be.Addr, b.DialTimeout)
+		conn, err := be.dial(b.DialTimeout)
 		if err == nil {
 			return conn, be
 		}
