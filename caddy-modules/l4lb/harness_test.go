@@ -89,7 +89,7 @@ func startLB(t *testing.T, algorithm string, addrs []string, opt lbOptions) (*Se
 	for _, a := range addrs {
 		b.Backends = append(b.Backends, NewBackend(a))
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := Listen(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

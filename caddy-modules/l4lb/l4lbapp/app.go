@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,7 +250,7 @@ func (s *serverHandle) Destruct() error {
 
 func loadServer(listen string, logger *zap.Logger) (*serverHandle, error) {
 	val, _, err := serverPool.LoadOrNew(listen, func() (caddy.Destructor, error) {
-		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", listen)
+		ln, err := l4lb.Listen(context.Background(), listen)
 		if err != nil {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
