@@ -71,6 +71,7 @@ func (b *backend) stop() {
 type lbOptions struct {
 	bytesPerSec float64
 	health      HealthCheck
+	dialTimeout time.Duration // default 1s
 }
 
 // startLB runs a Server with a Balancer over addrs and returns both.
@@ -84,7 +85,10 @@ func startLB(t *testing.T, algorithm string, addrs []string, opt lbOptions) (*Se
 	if hc.Interval == 0 { // effectively no checks during a short test
 		hc = HealthCheck{Interval: time.Hour, Timeout: time.Second, Fall: 3, Rise: 2, Type: "tcp"}
 	}
-	b := &Balancer{Name: "test", Selector: sel, BytesPerSec: opt.bytesPerSec, DialTimeout: time.Second,
+	if opt.dialTimeout == 0 {
+		opt.dialTimeout = time.Second
+	}
+	b := &Balancer{Name: "test", Selector: sel, BytesPerSec: opt.bytesPerSec, DialTimeout: opt.dialTimeout,
 		HealthCheck: hc, Metrics: NewMetrics(), Log: zap.NewNop()}
 	for _, a := range addrs {
 		b.Backends = append(b.Backends, NewBackend(a))
