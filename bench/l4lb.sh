@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Our layer-4 balancer vs HAProxy (mode tcp, option splice-auto) vs the direct
 # path (client straight to the backend: the physical limit), on loopback, in
-# one run, alternating so that machine drift hits all three alike:
+# one run, alternating (in a rotating order) so that machine drift hits all
+# three alike:
 #   - single-stream throughput with rate 0 (iperf3, 10 s),
 #   - new TCP connections per second (wrk, one HTTP request per connection),
+#     and the balancer's CPU time per connection meanwhile (/proc/PID/stat),
 #   - latency of short HTTP requests over keep-alive connections, p50 and p99,
 #     measured by bench/latprobe one request at a time, the three paths in
 #     turn, so that it measures the paths and not queueing (a loaded wrk run
@@ -54,6 +56,7 @@ metrics_port: 0
 admin: "off"
 YAML
 	"$caddy" run --config "$work/lb-$1.yaml" --adapter lbyaml >"$work/lb-$1.log" 2>&1 & pids+=($!)
+	[ "$1" != 15380 ] || pid_ours=$!
 done
 
 # HAProxy: the same two forwards.
@@ -74,6 +77,7 @@ listen http
 	server b1 127.0.0.1:$HTTP
 HA
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+pid_haproxy=$!
 
 for port in $IPERF $HTTP 15301 15380 15401 15480; do
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
@@ -88,8 +92,14 @@ sleep 1
 throughput() { # Gbit/s of one 10 s iperf3 stream
 	iperf3 -c 127.0.0.1 -p "$1" -t 10 -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
 }
-connrate() { # requests/s with a new connection each
-	wrk -t2 -c32 -d10s -H "Connection: close" "http://127.0.0.1:$1/" | awk '/Requests\/sec/ {print $2}'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, all threads
+connrate() { # "requests/s CPU-us-per-connection" with a new connection per request; $2: the proxy's pid or -
+	local before=0 after=0 out
+	[ "$2" = - ] || before=$(cpu_ticks "$2")
+	out=$(wrk -t2 -c32 -d10s -H "Connection: close" "http://127.0.0.1:$1/")
+	[ "$2" = - ] || after=$(cpu_ticks "$2")
+	echo "$out" | awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" '
+		/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
 }
 latency() { # lines "path p50 p90 p99 p99.9" in microseconds, 20000 requests per path
 	"$work/latprobe" -n 20000 direct=127.0.0.1:$HTTP ours=127.0.0.1:15380 haproxy=127.0.0.1:15480
@@ -97,16 +107,21 @@ latency() { # lines "path p50 p90 p99 p99.9" in microseconds, 20000 requests per
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 
-declare -A tp cr p50 p99
+declare -A tp cr cpu p50 p99
 for r in $(seq "$rounds"); do
-	for path in direct ours haproxy; do
+	# The order rotates every round, so that no path always follows the
+	# same one (a connection-rate run leaves ~10^5 sockets in TIME_WAIT).
+	order=(direct ours haproxy)
+	for i in 0 1 2; do
+		path=${order[$(((i + r) % 3))]}
 		case $path in
-			direct) ip=$IPERF hp=$HTTP ;;
-			ours) ip=15301 hp=15380 ;;
-			haproxy) ip=15401 hp=15480 ;;
+			direct) ip=$IPERF hp=$HTTP pid=- ;;
+			ours) ip=15301 hp=15380 pid=$pid_ours ;;
+			haproxy) ip=15401 hp=15480 pid=$pid_haproxy ;;
 		esac
 		tp[$path]+="$(throughput $ip) "
-		cr[$path]+="$(connrate $hp) "
+		read -r rate cpuus < <(connrate $hp $pid)
+		cr[$path]+="$rate " cpu[$path]+="$cpuus "
 	done
 	while read -r path l50 _ l99 _; do
 		p50[$path]+="$l50 " p99[$path]+="$l99 "
@@ -114,13 +129,14 @@ for r in $(seq "$rounds"); do
 	last() { echo ${1} | awk '{print $NF}'; }
 	echo "round $r (direct/ours/haproxy): throughput Gbit/s $(for p in direct ours haproxy; do echo -n "$(last "${tp[$p]}") "; done)" \
 		"| conn/s $(for p in direct ours haproxy; do echo -n "$(last "${cr[$p]}") "; done)" \
+		"| CPU us/conn $(for p in ours haproxy; do echo -n "$(last "${cpu[$p]}") "; done)" \
 		"| p50 us $(for p in direct ours haproxy; do echo -n "$(last "${p50[$p]}") "; done)" \
 		"| p99 us $(for p in direct ours haproxy; do echo -n "$(last "${p99[$p]}") "; done)"
 done
 
 declare -A m
 for p in direct ours haproxy; do
-	m[tp_$p]=$(median ${tp[$p]}) m[cr_$p]=$(median ${cr[$p]})
+	m[tp_$p]=$(median ${tp[$p]}) m[cr_$p]=$(median ${cr[$p]}) m[cpu_$p]=$(median ${cpu[$p]})
 	m[p50_$p]=$(median ${p50[$p]}) m[p99_$p]=$(median ${p99[$p]})
 done
 added() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a-b}'; }
@@ -142,14 +158,16 @@ cat <<OUT
 medians over $rounds rounds            direct     ours       haproxy    ours/haproxy  ours/direct
 throughput, 1 stream (Gbit/s)    ${m[tp_direct]}      ${m[tp_ours]}      ${m[tp_haproxy]}      $(ratio ${m[tp_ours]} ${m[tp_haproxy]})          $(ratio ${m[tp_ours]} ${m[tp_direct]})
 new connections/s                ${m[cr_direct]}   ${m[cr_ours]}   ${m[cr_haproxy]}   $(ratio ${m[cr_ours]} ${m[cr_haproxy]})          $(ratio ${m[cr_ours]} ${m[cr_direct]})
-latency p50 (us)                 ${m[p50_direct]}      ${m[p50_ours]}      ${m[p50_haproxy]}
-latency p99 (us)                 ${m[p99_direct]}      ${m[p99_ours]}      ${m[p99_haproxy]}
+proxy CPU per connection (us)    -          ${m[cpu_ours]}      ${m[cpu_haproxy]}       $(ratio ${m[cpu_ours]} ${m[cpu_haproxy]})
+latency p50 (us)                 ${m[p50_direct]}      ${m[p50_ours]}      ${m[p50_haproxy]}      $(ratio ${m[p50_ours]} ${m[p50_haproxy]})          $(ratio ${m[p50_ours]} ${m[p50_direct]})
+latency p99 (us)                 ${m[p99_direct]}      ${m[p99_ours]}      ${m[p99_haproxy]}      $(ratio ${m[p99_ours]} ${m[p99_haproxy]})          $(ratio ${m[p99_ours]} ${m[p99_direct]})
 added latency p50 (us)                      $a50o       $a50h        $(ratio $a50o $a50h)
 added latency p99 (us)                      $a99o       $a99h        $(ratio $a99o $a99h)
 
 median of per-round ratios, ours/haproxy:
 throughput                $(perround "${tp[ours]}" "${tp[haproxy]}")
 new connections/s         $(perround "${cr[ours]}" "${cr[haproxy]}")
+proxy CPU per connection  $(perround "${cpu[ours]}" "${cpu[haproxy]}")
 added latency p50         $(perround "${p50[ours]}" "${p50[haproxy]}" "${p50[direct]}")
 added latency p99         $(perround "${p99[ours]}" "${p99[haproxy]}" "${p99[direct]}")
 OUT
