@@ -106,6 +106,7 @@ latency() { # lines "path p50 p90 p99 p99.9" in microseconds, 20000 requests per
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+last() { echo ${1} | awk '{print $NF}'; }
 
 declare -A tp cr cpu p50 p99
 for r in $(seq "$rounds"); do
@@ -126,7 +127,6 @@ for r in $(seq "$rounds"); do
 	while read -r path l50 _ l99 _; do
 		p50[$path]+="$l50 " p99[$path]+="$l99 "
 	done < <(latency)
-	last() { echo ${1} | awk '{print $NF}'; }
 	echo "round $r (direct/ours/haproxy): throughput Gbit/s $(for p in direct ours haproxy; do echo -n "$(last "${tp[$p]}") "; done)" \
 		"| conn/s $(for p in direct ours haproxy; do echo -n "$(last "${cr[$p]}") "; done)" \
 		"| CPU us/conn $(for p in ours haproxy; do echo -n "$(last "${cpu[$p]}") "; done)" \

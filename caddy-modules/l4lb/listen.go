@@ -19,7 +19,7 @@ const (
 // Listen opens the balancer's TCP listener. TCP keep-alive is set once on
 // the listening socket, which Linux copies to every accepted socket, instead
 // of by Go on each accepted connection (four setsockopt calls per
-// connection, ~1% of the CPU of one-request connections).
+// connection: 2% of the CPU of one-request connections, docs/BENCHMARKS.md).
 func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{
 		KeepAlive: -1, // not per connection: inherited from the listener
