@@ -21,7 +21,7 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
-	"github.com/caddysocial/platform/caddy-modules/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 const secret = "gateway-test-secret-0123456789abcdef"

@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/caddysocial/platform/post-service/internal/apitest"
-	"github.com/caddysocial/platform/post-service/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/apitest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))

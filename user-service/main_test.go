@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/caddysocial/platform/user-service/internal/apitest"
-	"github.com/caddysocial/platform/user-service/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/apitest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))

@@ -14,8 +14,8 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
-	"github.com/caddysocial/platform/caddy-modules/internal/pgtest"
 	"github.com/caddysocial/platform/caddy-modules/internal/tcptoggle"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 const testSecret = "an-hs256-test-secret-of-32-bytes+"

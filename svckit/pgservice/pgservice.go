@@ -22,7 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/caddysocial/platform/user-service/internal/httpx"
+	"github.com/caddysocial/platform/svckit/httpx"
+	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
 // Store is what the probes need from a service's data layer.
@@ -110,6 +111,8 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := st.Ping(r.Context()); err != nil {
+			// Not ready whatever the cause; the log says which.
+			log.Warn("not ready", "error", err.Error(), "unavailable", pgstore.IsUnavailable(err))
 			httpx.Error(w, http.StatusServiceUnavailable, "database unavailable")
 			return
 		}

@@ -13,12 +13,19 @@ const UserIDHeader = "X-User-ID"
 type userIDKey struct{}
 
 // RequireUserID admits only requests with a UUID in X-User-ID (401
-// otherwise) and puts the canonical form in the context.
+// otherwise) and puts the canonical form in the context. The 401 text holds
+// both original wordings for the case: user-service's "Unauthorized" first,
+// post-service's "User ID is required" after it.
 func RequireUserID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := uuid.Parse(r.Header.Get(UserIDHeader))
-		if err != nil || r.Header.Get(UserIDHeader) == "" {
-			Error(w, http.StatusUnauthorized, "missing or invalid X-User-ID header")
+		raw := r.Header.Get(UserIDHeader)
+		if raw == "" {
+			Error(w, http.StatusUnauthorized, "Unauthorized: User ID is required (X-User-ID header)")
+			return
+		}
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			Error(w, http.StatusUnauthorized, "Unauthorized: X-User-ID must be a UUID")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userIDKey{}, id.String())))

@@ -27,7 +27,8 @@ func Error(w http.ResponseWriter, status int, msg string) {
 }
 
 // DecodeJSON reads a JSON object of at most MaxBodyBytes into dst, ignoring
-// unknown fields. On failure it has answered the client and returns false.
+// unknown fields. On failure it has answered the client and returns false;
+// a malformed body's error starts with the original services' "Invalid JSON".
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	if r.ContentLength > MaxBodyBytes {
 		Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes))
@@ -47,7 +48,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 		return false
 	}
 	if err != nil {
-		Error(w, http.StatusBadRequest, "request body must be a JSON object")
+		Error(w, http.StatusBadRequest, "Invalid JSON: request body must be a JSON object")
 		return false
 	}
 	return true
