@@ -67,13 +67,9 @@ func startGateway(t *testing.T) *gatewayUnderTest {
 	storage := t.TempDir()
 	caddyfile := strings.Replace(string(src), "{\n", fmt.Sprintf("{\n\tstorage file_system %q\n", storage), 1)
 
-	httpsPort, httpPort, metricsPort := caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t)
 	deadLB := caddyrun.FreePort(t) // nothing listens here
 	env := map[string]string{
 		"CADDY_ADMIN":      "off",
-		"HTTPS_PORT":       strconv.Itoa(httpsPort),
-		"HTTP_PORT":        strconv.Itoa(httpPort),
-		"METRICS_PORT":     strconv.Itoa(metricsPort),
 		"AUTH_DB_DSN":      pgtest.NewDatabase(t),
 		"JWT_SECRET_FILE":  "",
 		"JWT_SECRET":       secret,
@@ -85,7 +81,13 @@ func startGateway(t *testing.T) *gatewayUnderTest {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	caddyrun.Load(t, caddyfile)
+	ports := caddyrun.LoadOnFreePorts(t, 3, func(ports []int) string {
+		t.Setenv("HTTPS_PORT", strconv.Itoa(ports[0]))
+		t.Setenv("HTTP_PORT", strconv.Itoa(ports[1]))
+		t.Setenv("METRICS_PORT", strconv.Itoa(ports[2]))
+		return caddyfile
+	})
+	httpsPort, httpPort, metricsPort := ports[0], ports[1], ports[2]
 
 	// Trust exactly the root of Caddy's internal CA, as a client would after
 	// exporting it.

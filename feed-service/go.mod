@@ -8,6 +8,8 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 )
 
+require golang.org/x/sync v0.23.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.25.0 // indirect

@@ -4,6 +4,7 @@ package apitest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -30,23 +31,36 @@ func (r Reply) Decode(t testing.TB, v any) {
 // fails the test unless the answer is JSON (or the Prometheus text format).
 func Call(t testing.TB, method, url, user, body string) Reply {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	r, err := Send(method, url, user, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// Send is Call for goroutines, which must not end the test: the failure is
+// returned.
+func Send(method, url, user, body string) (Reply, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return Reply{}, err
 	}
 	if user != "" {
 		req.Header.Set("X-User-ID", user)
 	}
 	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return Reply{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Fatalf("%s %s: Content-Type %q", method, url, ct)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s %s: read body: %w", method, url, err)
 	}
-	return Reply{res.StatusCode, res.Header, string(raw)}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		return Reply{}, fmt.Errorf("%s %s: Content-Type %q", method, url, ct)
+	}
+	return Reply{res.StatusCode, res.Header, string(raw)}, nil
 }
 
 // WantStatus fails the test unless r has status and contains the text; an
@@ -62,5 +76,17 @@ func WantStatus(t testing.TB, r Reply, status int, contains string) {
 		if e["error"] == "" || len(e) != 1 {
 			t.Fatalf("error body %s is not {\"error\": ...}", r.Raw)
 		}
+	}
+}
+
+// WantError fails the test unless r is an error of status whose message
+// starts with prefix (clients of the original services match on it).
+func WantError(t testing.TB, r Reply, status int, prefix string) {
+	t.Helper()
+	WantStatus(t, r, status, "")
+	var e map[string]string
+	r.Decode(t, &e)
+	if !strings.HasPrefix(e["error"], prefix) {
+		t.Fatalf("error %q does not start with %q", e["error"], prefix)
 	}
 }

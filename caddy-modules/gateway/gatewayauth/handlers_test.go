@@ -24,8 +24,8 @@ const testSecret = "an-hs256-test-secret-of-32-bytes+"
 func gateway(t *testing.T, dsn, authOptions string) string {
 	t.Helper()
 	t.Setenv("TEST_JWT_SECRET", testSecret)
-	port := caddyrun.FreePort(t)
-	caddyrun.Load(t, fmt.Sprintf(`{
+	port := caddyrun.LoadOnFreePorts(t, 1, func(ports []int) string {
+		return fmt.Sprintf(`{
 	admin off
 	auth {
 		database %q
@@ -43,7 +43,8 @@ http://127.0.0.1:%d {
 			max_body_bytes 1024
 		}
 	}
-}`, dsn, authOptions, port))
+}`, dsn, authOptions, ports[0])
+	})[0]
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
@@ -61,21 +62,33 @@ func post(t *testing.T, url, body string) response {
 
 func do(t *testing.T, method, url, body string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	r, err := send(method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// send is do for goroutines, which must not end the test.
+func send(method, url, body string) (response, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Timeout: 30 * time.Second}
 	res, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: read body: %w", method, url, err)
+	}
 	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return r, nil
 }
 
 func creds(email, password string) string {
@@ -161,7 +174,11 @@ func login20(t *testing.T, url, body string) map[int][]response {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			r := post(t, url, body)
+			r, err := send(http.MethodPost, url, body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			mu.Lock()
 			got[r.status] = append(got[r.status], r)
 			mu.Unlock()
