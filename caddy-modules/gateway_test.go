@@ -219,6 +219,9 @@ func TestGatewayRoutingTable(t *testing.T) {
 		{"POST", "/api/posts", "post-lb", "/posts/me"},
 		{"GET", "/api/posts?limit=5", "post-lb", "/posts/me?limit=5"},
 		{"GET", "/api/posts/me", "post-lb", "/posts/me"},
+		// Clients of the original statement (/api/posts/{userId} forwarded
+		// as is) post to /api/posts/me.
+		{"POST", "/api/posts/me", "post-lb", "/posts/me"},
 		{"GET", "/api/posts/" + other + "?limit=3", "post-lb", "/posts/" + other + "?limit=3"},
 	}
 	for _, rt := range routes {
@@ -328,6 +331,7 @@ func TestGatewayMetricsLabels(t *testing.T) {
 	g.proxied(t, "GET", "/api/profile/"+other, token)
 	g.proxied(t, "GET", "/api/profile/"+me, token)
 	g.proxied(t, "POST", "/api/posts", token)
+	g.proxied(t, "POST", "/api/posts/me", token)
 	g.do(t, "GET", "/api/posts/"+other, "", "")
 	g.do(t, "GET", "/api/"+other, token, "")
 	g.do(t, "GET", "/api/feed", token, "")
@@ -339,6 +343,7 @@ func TestGatewayMetricsLabels(t *testing.T) {
 	for series, want := range map[string]float64{
 		`gateway_requests_total{code="200",endpoint="/api/profile/{userId}",method="GET"}`:      2,
 		`gateway_requests_total{code="200",endpoint="/api/posts",method="POST"}`:                1,
+		`gateway_requests_total{code="200",endpoint="/api/posts/me",method="POST"}`:             1,
 		`gateway_requests_total{code="401",endpoint="/api/posts/{userId}",method="GET"}`:        1,
 		`gateway_requests_total{code="404",endpoint="unmatched",method="GET"}`:                  1,
 		`gateway_requests_total{code="502",endpoint="/api/feed",method="GET"}`:                  1,

@@ -26,7 +26,7 @@ var (
 )
 
 // instance starts the service's handler on dsn behind a test server.
-func instance(t *testing.T, dsn string) string {
+func instance(t testing.TB, dsn string) string {
 	t.Helper()
 	url, err := startInstance(t, dsn)
 	if err != nil {
@@ -36,7 +36,7 @@ func instance(t *testing.T, dsn string) string {
 }
 
 // startInstance is instance for goroutines: it returns the failure.
-func startInstance(t *testing.T, dsn string) (string, error) {
+func startInstance(t testing.TB, dsn string) (string, error) {
 	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
 	if err != nil {
 		return "", err

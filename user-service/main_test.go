@@ -25,7 +25,7 @@ var (
 )
 
 // instance starts the service's handler on dsn behind a test server.
-func instance(t *testing.T, dsn string) string {
+func instance(t testing.TB, dsn string) string {
 	t.Helper()
 	url, err := startInstance(t, dsn)
 	if err != nil {
@@ -35,7 +35,7 @@ func instance(t *testing.T, dsn string) string {
 }
 
 // startInstance is instance for goroutines: it returns the failure.
-func startInstance(t *testing.T, dsn string) (string, error) {
+func startInstance(t testing.TB, dsn string) (string, error) {
 	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
 	if err != nil {
 		return "", err
@@ -45,7 +45,7 @@ func startInstance(t *testing.T, dsn string) (string, error) {
 	return srv.URL, nil
 }
 
-func profile(t *testing.T, base, user, name string) {
+func profile(t testing.TB, base, user, name string) {
 	t.Helper()
 	wantStatus(t, call(t, "POST", base+"/profile/me", user, fmt.Sprintf(`{"username":%q,"bio":"b"}`, name)), 200, name)
 }

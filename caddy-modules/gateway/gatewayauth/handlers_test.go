@@ -21,7 +21,7 @@ import (
 const testSecret = "an-hs256-test-secret-of-32-bytes+"
 
 // gateway loads a Caddy with the auth app on dsn and returns its base URL.
-func gateway(t *testing.T, dsn, authOptions string) string {
+func gateway(t testing.TB, dsn, authOptions string) string {
 	t.Helper()
 	t.Setenv("TEST_JWT_SECRET", testSecret)
 	port := caddyrun.LoadOnFreePorts(t, 1, func(ports []int) string {
@@ -127,7 +127,18 @@ func TestRegister(t *testing.T) {
 	wantError(t, post(t, reg, creds("bob@example.com", strings.Repeat("p", 129))), http.StatusBadRequest, "password")
 	wantError(t, post(t, reg, `{"email": "bob@example.com"}`), http.StatusBadRequest, "required")
 	wantError(t, post(t, reg, `{"email": "bob@example.com", "password": 12345678}`), http.StatusBadRequest, "JSON")
-	wantError(t, post(t, reg, `{"email": `), http.StatusBadRequest, "JSON")
+	wantError(t, post(t, reg, `{"email": `), http.StatusBadRequest, "Invalid JSON: ")
+	// PostgreSQL cannot store NUL: such an email is not an address (400
+	// naming the field), never a database error. A password is only hashed.
+	wantError(t, post(t, reg, `{"email": "a\u0000b@example.com", "password": "password1"}`), http.StatusBadRequest, "email")
+	wantError(t, post(t, reg, `{"email": "nul@example.com\u0000", "password": "password1"}`), http.StatusBadRequest, "email")
+	if r := post(t, reg, `{"email": "nul@example.com", "password": "pass\u0000word"}`); r.status != http.StatusCreated {
+		t.Fatalf("password with NUL: %d %s", r.status, r.raw)
+	}
+	if r := post(t, base+"/api/auth/login", `{"email": "nul@example.com", "password": "pass\u0000word"}`); r.status != http.StatusOK {
+		t.Fatalf("login with a NUL password: %d %s", r.status, r.raw)
+	}
+	wantError(t, post(t, base+"/api/auth/login", `{"email": "nul\u0000@example.com", "password": "pass\u0000word"}`), http.StatusUnauthorized, "invalid email or password")
 	wantError(t, post(t, reg, `[]`), http.StatusBadRequest, "JSON")
 	wantError(t, post(t, reg, `{} {}`), http.StatusBadRequest, "JSON")
 	wantError(t, post(t, reg, ``), http.StatusBadRequest, "JSON")
