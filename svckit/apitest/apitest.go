@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,27 @@ func WantError(t testing.TB, r Reply, status int, prefix string) {
 	r.Decode(t, &e)
 	if !strings.HasPrefix(e["error"], prefix) {
 		t.Fatalf("error %q does not start with %q", e["error"], prefix)
+	}
+}
+
+// WantClientAnswer checks the answer to arbitrary client input (what fuzz
+// tests send): never a 5xx, an error is exactly {"error": "..."}, and a 400
+// says what is wrong, containing one of names (a field, a parameter or an
+// original wording such as "Invalid JSON"). what describes the request.
+func WantClientAnswer(t testing.TB, what string, r Reply, names ...string) {
+	t.Helper()
+	if r.Status >= 500 {
+		t.Fatalf("%s: %d %s", what, r.Status, r.Raw)
+	}
+	if r.Status < 400 {
+		return
+	}
+	var e map[string]any
+	if err := json.Unmarshal([]byte(r.Raw), &e); err != nil || len(e) != 1 || e["error"] == "" {
+		t.Fatalf("%s: error body %s is not {\"error\": ...}", what, r.Raw)
+	}
+	msg, _ := e["error"].(string)
+	if r.Status == 400 && !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(msg, n) }) {
+		t.Fatalf("%s: 400 %q names none of %q", what, msg, names)
 	}
 }
