@@ -6,8 +6,6 @@ CADDY_VERSION ?= v2.11.9
 # The plugin module is local and unpublished: this pseudo-version makes Go take
 # it from the replacement without asking the module proxy.
 CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules
-GO_MODULES    := caddy-modules user-service post-service feed-service
-GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # The plugin requires the shared svckit module through a replace directive,
 # which xcaddy's generated main module does not inherit: it gets its own.
 SVCKIT_REPLACE := github.com/caddysocial/platform/svckit=./svckit
