@@ -1,6 +1,7 @@
 package gatewayauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
@@ -275,6 +278,29 @@ func TestDatabaseDownIs503AndRecovers(t *testing.T) {
 			t.Fatalf("login after auth-db returned: %d %s", r.status, r.raw)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Only connection-level failures are "temporarily unavailable": a fault such
+// as a missing table is a 500 that promises nothing and shows nothing.
+func TestDatabaseFaultIs500(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := gateway(t, dsn, "")
+	if r := post(t, base+"/api/auth/register", creds("ivy@example.com", "password1")); r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.raw)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DROP TABLE login_failures"); err != nil {
+		t.Fatal(err)
+	}
+	r := post(t, base+"/api/auth/login", creds("ivy@example.com", "password1"))
+	wantError(t, r, http.StatusInternalServerError, "internal error")
+	if r.header.Get("Retry-After") != "" || strings.Contains(r.raw, "login_failures") {
+		t.Fatalf("500 with Retry-After or detail: %v %s", r.header, r.raw)
 	}
 }
 
