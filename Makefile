@@ -49,7 +49,7 @@ test-fuzz:
 	@for m in $(GO_MODULES); do \
 		(cd $$m && GOWORK=off go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./... | while read -r dir; do \
 			for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
-				echo "== fuzz $$m $${dir#$$PWD/} $$f"; \
+				echo "== fuzz $$m$${dir#$$PWD} $$f"; \
 				(cd $$dir && GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 .) || exit 1; \
 			done; \
 		done) || exit 1; \
