@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/pgtest"
@@ -252,14 +251,7 @@ func TestDatabaseFaultIs500WithoutDetail(t *testing.T) {
 	base := instance(t, dsn)
 	me := uuid.NewString()
 	profile(t, base, me, "me")
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "DROP TABLE friendships"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Exec(t, dsn, "DROP TABLE friendships")
 	r := call(t, "GET", base+"/friends", me, "")
 	wantStatus(t, r, 500, "internal error")
 	if r.Header.Get("Retry-After") != "" || strings.Contains(r.Raw, "friendships") || strings.Contains(r.Raw, "SQLSTATE") {

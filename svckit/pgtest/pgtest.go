@@ -88,3 +88,19 @@ func SetConnections(t testing.TB, dsn string, allow bool) {
 		}
 	}
 }
+
+// Exec runs sql on the database at dsn, behind the back of the code under
+// test (for example to break its schema).
+func Exec(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}

@@ -1,7 +1,6 @@
 package gatewayauth_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
@@ -289,14 +286,7 @@ func TestDatabaseFaultIs500(t *testing.T) {
 	if r := post(t, base+"/api/auth/register", creds("ivy@example.com", "password1")); r.status != 201 {
 		t.Fatalf("register: %d %s", r.status, r.raw)
 	}
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "DROP TABLE login_failures"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Exec(t, dsn, "DROP TABLE login_failures")
 	r := post(t, base+"/api/auth/login", creds("ivy@example.com", "password1"))
 	wantError(t, r, http.StatusInternalServerError, "internal error")
 	if r.header.Get("Retry-After") != "" || strings.Contains(r.raw, "login_failures") {
