@@ -53,7 +53,7 @@ func TestHostileTextIs400NamingTheField(t *testing.T) {
 // Clients written against the original course services and statement run
 // unchanged: POST /api/posts/me creates a post, and error texts start with
 // the original wording.
-func TestOriginalClientsCompatibility(t *testing.T) {
+func TestCompatibilityWithOriginalClients(t *testing.T) {
 	a, b := newAccount(t, "compat-a"), newAccount(t, "compat-b")
 	r := call(t, "POST", "/api/posts/me", a.token, map[string]string{"content": "posted the original way"})
 	want(t, r, 201)
