@@ -8,69 +8,66 @@ CADDY_L4      := github.com/mholt/caddy-l4@v0.1.2
 # The plugin module is local and unpublished: this pseudo-version makes Go take
 # it from the replacement without asking the module proxy.
 CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules
-GO_MODULES    := caddy-modules user-service post-service feed-service
+# The plugin requires the shared svckit module through a replace directive,
+# which xcaddy's generated main module does not inherit: it gets its own.
+SVCKIT_REPLACE := github.com/caddysocial/platform/svckit=./svckit
+GO_MODULES    := svckit caddy-modules user-service post-service feed-service
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
-# Each service folder builds on its own, so shared plumbing is copied, not
-# imported: user-service holds the source, `make sync-copies` copies it, and
-# `make test` fails when a copy has drifted.
-COPIES := user-service/internal/httpx:post-service/internal/httpx \
-          user-service/internal/httpx:feed-service/internal/httpx \
-          user-service/internal/pgservice:post-service/internal/pgservice \
-          user-service/internal/apitest:post-service/internal/apitest \
-          user-service/internal/pgtest:post-service/internal/pgtest \
-          user-service/internal/pgtest:caddy-modules/internal/pgtest
-# A copy differs from its source only in the module path of its imports.
-NORMALIZE := sed -E 's\#caddysocial/platform/[a-z-]+/internal/\#caddysocial/platform/MODULE/internal/\#g'
+# Every fuzz test runs its seed corpus (testdata/fuzz) with the tests, then
+# this long on random input.
+FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus vet check-copies sync-copies e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz vet e2e bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
 ## caddy: ./bin/caddy with all our modules, built by xcaddy (pinned in tools/go.mod)
 caddy: bin/caddy
-bin/caddy: $(shell find caddy-modules -name '*.go' -o -name '*.sql' -o -name go.mod -o -name go.sum)
+bin/caddy: $(shell find caddy-modules svckit -name '*.go' -o -name '*.sql' -o -name go.mod -o -name go.sum)
 	@mkdir -p bin
-	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_L4) --with $(CADDY_PLUGIN)
+	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_L4) --with $(CADDY_PLUGIN) --replace $(SVCKIT_REPLACE)
 	@# grep without -q reads all input: -q exits at the first match and the
 	@# writer dies of SIGPIPE, which pipefail turns into a failure (exit 141).
 	bin/caddy list-modules | grep '^layer4.handlers.balancer$$' >/dev/null
 
 ## test: every unit and integration test of every module (against a throwaway
-## PostgreSQL) and the Prometheus configuration and recording-rule tests
-test: check-copies vet test-prometheus
-	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
+## PostgreSQL), each fuzz test for $(FUZZTIME), and the Prometheus
+## configuration and recording-rule tests
+test: vet test-prometheus
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go test-fuzz
 
 test-prometheus:
 	promtool check config prometheus/prometheus.yml
 	promtool test rules prometheus/rules_test.yml
 
+# GOWORK=off: each module is tested with exactly the dependency versions its
+# go.mod selects, which are the ones its image is built with.
 test-go:
 	@for m in $(GO_MODULES); do \
 		echo "== go test $$m"; \
-		(cd $$m && go test $(GOTEST_FLAGS) ./...); \
+		(cd $$m && GOWORK=off go test $(GOTEST_FLAGS) ./...); \
 	done
 
-check-copies:
-	@for pair in $(COPIES); do \
-		src=$${pair%%:*} dst=$${pair##*:}; \
-		[ "$$(ls $$src)" = "$$(ls $$dst)" ] || { echo "$$dst: files differ from $$src (make sync-copies)"; exit 1; }; \
-		for f in $$src/*; do \
-			cmp -s <($(NORMALIZE) $$f) <($(NORMALIZE) $$dst/$${f##*/}) || { \
-				echo "$$dst/$${f##*/} differs from $$f: edit the user-service copy, then make sync-copies"; exit 1; }; \
-		done; \
+# Go allows one -fuzz target per run: each runs alone, FUZZTIME long.
+test-fuzz:
+	@for m in $(GO_MODULES); do \
+		(cd $$m && GOWORK=off go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./... | while read -r dir; do \
+			for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
+				echo "== fuzz $$m$${dir#$$PWD} $$f"; \
+				(cd $$dir && GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 .) || exit 1; \
+			done; \
+		done) || exit 1; \
 	done
 
-sync-copies:
-	@for pair in $(COPIES); do \
-		src=$${pair%%:*} dst=$${pair##*:}; \
-		rm -rf $$dst && cp -r $$src $$dst && \
-		sed -i -E "s#caddysocial/platform/[a-z-]+/internal/#caddysocial/platform/$${dst%%/*}/internal/#g" $$dst/*.go; \
-	done
-
+# Tidy, vetted, formatted; and one version of each shared dependency across
+# the modules (scripts/check-versions.sh), since each ships alone.
 vet:
 	@for m in $(GO_MODULES) tests/e2e bench/latprobe; do \
-		(cd $$m && go mod tidy -diff >/dev/null || { echo "$$m: go.mod/go.sum not tidy (go mod tidy)"; exit 1; }; \
-		 go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
+		(cd $$m && GOWORK=off go mod tidy -diff >/dev/null || { echo "$$m: go.mod/go.sum not tidy (go mod tidy)"; exit 1; }; \
+		 GOWORK=off go vet ./... && test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }); done
+	scripts/check-versions.sh $(GO_MODULES) tests/e2e bench/latprobe
+	@# macOS users build the plugin too: no Linux-only code outside _linux files.
+	cd caddy-modules && GOWORK=off GOOS=darwin go vet ./...
 
 ## e2e: the compose stack end to end (API suite, Locust, Prometheus rules,
 ## failover, outages); needs Docker, Compose v2, Locust and Go

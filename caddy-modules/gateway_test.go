@@ -21,7 +21,7 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
-	"github.com/caddysocial/platform/caddy-modules/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 const secret = "gateway-test-secret-0123456789abcdef"
@@ -67,13 +67,9 @@ func startGateway(t *testing.T) *gatewayUnderTest {
 	storage := t.TempDir()
 	caddyfile := strings.Replace(string(src), "{\n", fmt.Sprintf("{\n\tstorage file_system %q\n", storage), 1)
 
-	httpsPort, httpPort, metricsPort := caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t)
 	deadLB := caddyrun.FreePort(t) // nothing listens here
 	env := map[string]string{
 		"CADDY_ADMIN":      "off",
-		"HTTPS_PORT":       strconv.Itoa(httpsPort),
-		"HTTP_PORT":        strconv.Itoa(httpPort),
-		"METRICS_PORT":     strconv.Itoa(metricsPort),
 		"AUTH_DB_DSN":      pgtest.NewDatabase(t),
 		"JWT_SECRET_FILE":  "",
 		"JWT_SECRET":       secret,
@@ -85,7 +81,13 @@ func startGateway(t *testing.T) *gatewayUnderTest {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	caddyrun.Load(t, caddyfile)
+	ports := caddyrun.LoadOnFreePorts(t, 3, func(ports []int) string {
+		t.Setenv("HTTPS_PORT", strconv.Itoa(ports[0]))
+		t.Setenv("HTTP_PORT", strconv.Itoa(ports[1]))
+		t.Setenv("METRICS_PORT", strconv.Itoa(ports[2]))
+		return caddyfile
+	})
+	httpsPort, httpPort, metricsPort := ports[0], ports[1], ports[2]
 
 	// Trust exactly the root of Caddy's internal CA, as a client would after
 	// exporting it.
@@ -217,6 +219,9 @@ func TestGatewayRoutingTable(t *testing.T) {
 		{"POST", "/api/posts", "post-lb", "/posts/me"},
 		{"GET", "/api/posts?limit=5", "post-lb", "/posts/me?limit=5"},
 		{"GET", "/api/posts/me", "post-lb", "/posts/me"},
+		// Clients of the original statement (/api/posts/{userId} forwarded
+		// as is) post to /api/posts/me.
+		{"POST", "/api/posts/me", "post-lb", "/posts/me"},
 		{"GET", "/api/posts/" + other + "?limit=3", "post-lb", "/posts/" + other + "?limit=3"},
 	}
 	for _, rt := range routes {
@@ -326,6 +331,7 @@ func TestGatewayMetricsLabels(t *testing.T) {
 	g.proxied(t, "GET", "/api/profile/"+other, token)
 	g.proxied(t, "GET", "/api/profile/"+me, token)
 	g.proxied(t, "POST", "/api/posts", token)
+	g.proxied(t, "POST", "/api/posts/me", token)
 	g.do(t, "GET", "/api/posts/"+other, "", "")
 	g.do(t, "GET", "/api/"+other, token, "")
 	g.do(t, "GET", "/api/feed", token, "")
@@ -337,6 +343,7 @@ func TestGatewayMetricsLabels(t *testing.T) {
 	for series, want := range map[string]float64{
 		`gateway_requests_total{code="200",endpoint="/api/profile/{userId}",method="GET"}`:      2,
 		`gateway_requests_total{code="200",endpoint="/api/posts",method="POST"}`:                1,
+		`gateway_requests_total{code="200",endpoint="/api/posts/me",method="POST"}`:             1,
 		`gateway_requests_total{code="401",endpoint="/api/posts/{userId}",method="GET"}`:        1,
 		`gateway_requests_total{code="404",endpoint="unmatched",method="GET"}`:                  1,
 		`gateway_requests_total{code="502",endpoint="/api/feed",method="GET"}`:                  1,

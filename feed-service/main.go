@@ -23,8 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/caddysocial/platform/feed-service/internal/feed"
-	"github.com/caddysocial/platform/feed-service/internal/httpx"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 // Config is the service's settings.

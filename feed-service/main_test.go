@@ -131,9 +131,14 @@ var testPolicy = upstream.Policy{
 
 func start(t *testing.T, f *fakeServices, deadline time.Duration) string {
 	t.Helper()
+	return startWith(t, f, deadline, testPolicy)
+}
+
+func startWith(t *testing.T, f *fakeServices, deadline time.Duration, policy upstream.Policy) string {
+	t.Helper()
 	users := httptest.NewServer(f.users())
 	posts := httptest.NewServer(f.postsHandler())
-	feed := httptest.NewServer(newHandler(Config{UserLB: users.URL, PostLB: posts.URL, Deadline: deadline, Fanout: 8, Policy: testPolicy}, quiet))
+	feed := httptest.NewServer(newHandler(Config{UserLB: users.URL, PostLB: posts.URL, Deadline: deadline, Fanout: 8, Policy: policy}, quiet))
 	t.Cleanup(func() { feed.Close(); users.Close(); posts.Close() })
 	return feed.URL
 }
@@ -365,16 +370,21 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	}
 }
 
-func TestBreakerOpensThenHalfOpens(t *testing.T) {
+// The breaker's delay is far longer than the test: however slow the
+// machine, the second request finds the breaker open.
+func TestBreakerOpens(t *testing.T) {
 	f := newFake()
 	me, _ := world(f, 2, 1)
 	f.usersDown.Store(true)
-	url := start(t, f, 5*time.Second)
+	policy := testPolicy
+	policy.BreakerDelay = time.Hour
+	url := startWith(t, f, 5*time.Second, policy)
 	// One request makes 3 attempts (1 + 2 retries): the breaker (3 failures) opens.
 	if status, _, _, _ := getFeed(t, url, me); status != http.StatusBadGateway {
 		t.Fatalf("first failing request: %d, want 502", status)
 	}
 	calls := f.friendsCalls.Load()
+	f.usersDown.Store(false) // up again, but the breaker does not know yet
 	status, h, _, _ := getFeed(t, url, me)
 	if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
 		t.Fatalf("with the breaker open: %d, want 503 with Retry-After", status)
@@ -384,6 +394,18 @@ func TestBreakerOpensThenHalfOpens(t *testing.T) {
 	}
 	if m := metricsText(t, url); !strings.Contains(m, `feed_upstream_circuit_breaker_state{upstream="user-lb"} 2`) {
 		t.Fatalf("breaker state metric:\n%s", grepLines(m, "breaker"))
+	}
+}
+
+// After its delay (waited out in full: a slow machine only waits longer)
+// the breaker lets a trial call through, and closes on its success.
+func TestBreakerHalfOpensAndCloses(t *testing.T) {
+	f := newFake()
+	me, _ := world(f, 2, 1)
+	f.usersDown.Store(true)
+	url := start(t, f, 5*time.Second)
+	if status, _, _, _ := getFeed(t, url, me); status != http.StatusBadGateway {
+		t.Fatalf("first failing request: %d, want 502", status)
 	}
 	f.usersDown.Store(false)
 	time.Sleep(testPolicy.BreakerDelay + 50*time.Millisecond) // open -> half-open

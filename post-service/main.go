@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/caddysocial/platform/post-service/internal/api"
-	"github.com/caddysocial/platform/post-service/internal/pgservice"
 	"github.com/caddysocial/platform/post-service/internal/store"
+	"github.com/caddysocial/platform/svckit/pgservice"
 )
 
 const name = "post-service"

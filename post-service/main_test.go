@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/caddysocial/platform/post-service/internal/apitest"
-	"github.com/caddysocial/platform/post-service/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/apitest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -26,15 +26,24 @@ var (
 )
 
 // instance starts the service's handler on dsn behind a test server.
-func instance(t *testing.T, dsn string) string {
+func instance(t testing.TB, dsn string) string {
 	t.Helper()
-	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	url, err := startInstance(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return url
+}
+
+// startInstance is instance for goroutines: it returns the failure.
+func startInstance(t testing.TB, dsn string) (string, error) {
+	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	if err != nil {
+		return "", err
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); cleanup() })
-	return srv.URL
+	return srv.URL, nil
 }
 
 type post struct {
@@ -71,6 +80,25 @@ func TestUserIDIsRequired(t *testing.T) {
 		for _, user := range []string{"", "nope"} {
 			wantStatus(t, call(t, c.method, base+c.path, user, `{"content":"x"}`), 401, "X-User-ID")
 		}
+	}
+}
+
+// Clients of the original service match on its error texts: ours start
+// with them; NUL, which PostgreSQL cannot store, is a 400 naming the field.
+func TestOriginalErrorWordingsAndNUL(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	me := uuid.NewString()
+	apitest.WantError(t, call(t, "POST", base+"/posts/me", "", `{"content":"x"}`), 401, "Unauthorized")
+	wantStatus(t, call(t, "GET", base+"/posts/me", "", ""), 401, "User ID is required")
+	apitest.WantError(t, call(t, "POST", base+"/posts/me", me, `{"content":`), 400, "Invalid JSON")
+	for _, body := range []string{`{"content":""}`, `{}`, `{"content":"` + strings.Repeat("c", 5001) + `"}`} {
+		apitest.WantError(t, call(t, "POST", base+"/posts/me", me, body), 400, "Invalid content")
+	}
+	r := call(t, "POST", base+"/posts/me", me, `{"content":"a\u0000b"}`)
+	apitest.WantError(t, r, 400, "Invalid content")
+	wantStatus(t, r, 400, "content must not contain NUL")
+	if got := list(t, base+"/posts/me", me); len(got) != 0 {
+		t.Fatalf("posts after refusals: %+v", got)
 	}
 }
 
@@ -164,9 +192,13 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	var one, two string
 	var wg sync.WaitGroup
-	wg.Go(func() { one = instance(t, dsn) })
-	wg.Go(func() { two = instance(t, dsn) })
+	var errOne, errTwo error
+	wg.Go(func() { one, errOne = startInstance(t, dsn) })
+	wg.Go(func() { two, errTwo = startInstance(t, dsn) })
 	wg.Wait()
+	if errOne != nil || errTwo != nil {
+		t.Fatalf("start two instances: %v; %v", errOne, errTwo)
+	}
 	me := uuid.NewString()
 	p := create(t, one, me, "from one")
 	if got := list(t, two+"/posts/me", me); len(got) != 1 || got[0] != p {

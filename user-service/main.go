@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/caddysocial/platform/svckit/pgservice"
 	"github.com/caddysocial/platform/user-service/internal/api"
-	"github.com/caddysocial/platform/user-service/internal/pgservice"
 	"github.com/caddysocial/platform/user-service/internal/store"
 )
 

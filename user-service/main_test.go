@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/caddysocial/platform/user-service/internal/apitest"
-	"github.com/caddysocial/platform/user-service/internal/pgtest"
+	"github.com/caddysocial/platform/svckit/apitest"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -24,18 +24,27 @@ var (
 )
 
 // instance starts the service's handler on dsn behind a test server.
-func instance(t *testing.T, dsn string) string {
+func instance(t testing.TB, dsn string) string {
 	t.Helper()
-	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	url, err := startInstance(t, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); cleanup() })
-	return srv.URL
+	return url
 }
 
-func profile(t *testing.T, base, user, name string) {
+// startInstance is instance for goroutines: it returns the failure.
+func startInstance(t testing.TB, dsn string) (string, error) {
+	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	if err != nil {
+		return "", err
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); cleanup() })
+	return srv.URL, nil
+}
+
+func profile(t testing.TB, base, user, name string) {
 	t.Helper()
 	wantStatus(t, call(t, "POST", base+"/profile/me", user, fmt.Sprintf(`{"username":%q,"bio":"b"}`, name)), 200, name)
 }
@@ -100,7 +109,7 @@ func TestFriends(t *testing.T) {
 	}
 	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 409, "POST /profile/me")
 	profile(t, base, a, "alice")
-	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 404, "friend not found")
+	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 404, "Friend not found")
 	profile(t, base, b, "bob")
 	profile(t, base, c, "carol")
 	wantStatus(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+a+`"}`), 400, "yourself")
@@ -140,8 +149,8 @@ func TestConcurrentAddAndDeleteOfOnePair(t *testing.T) {
 			method = "DELETE"
 		}
 		wg.Go(func() {
-			if r := call(t, method, base+"/friends", a, body); r.Status != 200 {
-				t.Errorf("%s: %d %s", method, r.Status, r.Raw)
+			if r, err := apitest.Send(method, base+"/friends", a, body); err != nil || r.Status != 200 {
+				t.Errorf("%s: %d %s %v", method, r.Status, r.Raw, err)
 			}
 		})
 	}
@@ -156,9 +165,13 @@ func TestTwoInstancesShareOneDatabase(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	var one, two string
 	var wg sync.WaitGroup // both start (and migrate) at once
-	wg.Go(func() { one = instance(t, dsn) })
-	wg.Go(func() { two = instance(t, dsn) })
+	var errOne, errTwo error
+	wg.Go(func() { one, errOne = startInstance(t, dsn) })
+	wg.Go(func() { two, errTwo = startInstance(t, dsn) })
 	wg.Wait()
+	if errOne != nil || errTwo != nil {
+		t.Fatalf("start two instances: %v; %v", errOne, errTwo)
+	}
 	a, b := uuid.NewString(), uuid.NewString()
 	profile(t, one, a, "a")
 	profile(t, two, b, "b")
@@ -195,6 +208,55 @@ func TestStartsBeforeItsDatabase(t *testing.T) {
 	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"late"}`), 503, "unavailable")
 	pgtest.SetConnections(t, dsn, true)
 	profile(t, base, me, "late")
+}
+
+// Clients of the original service match on its error texts: ours start
+// with them.
+func TestOriginalErrorWordings(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	a, b := uuid.NewString(), uuid.NewString()
+	for _, user := range []string{"", "1234"} {
+		apitest.WantError(t, call(t, "GET", base+"/friends", user, ""), 401, "Unauthorized")
+	}
+	wantStatus(t, call(t, "GET", base+"/friends", "", ""), 401, "User ID is required")
+	apitest.WantError(t, call(t, "GET", base+"/profile/me", a, ""), 404, "User not found")
+	apitest.WantError(t, call(t, "GET", base+"/profile/"+b, a, ""), 404, "User not found")
+	apitest.WantError(t, call(t, "POST", base+"/profile/me", a, `{"username":`), 400, "Invalid JSON")
+	profile(t, base, a, "alice")
+	apitest.WantError(t, call(t, "POST", base+"/friends", a, `{"friend_uuid":"`+b+`"}`), 404, "Friend not found")
+	for _, body := range []string{`{"friend_uuid":"x"}`, `{}`, `{"friend_uuid":"` + a + `"}`} {
+		apitest.WantError(t, call(t, "POST", base+"/friends", a, body), 400, "Invalid friend ID")
+	}
+	apitest.WantError(t, call(t, "DELETE", base+"/friends", a, `{"friend_uuid":"x"}`), 400, "Invalid friend ID")
+	apitest.WantError(t, call(t, "DELETE", base+"/friends", a, `[`), 400, "Invalid JSON")
+}
+
+// PostgreSQL cannot store NUL in text: a 400 naming the field, not a
+// database error.
+func TestNULInTextIs400NamingTheField(t *testing.T) {
+	base := instance(t, pgtest.NewDatabase(t))
+	me := uuid.NewString()
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"a\u0000b","bio":"x"}`), 400, "username must not contain NUL")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"\u0000"}`), 400, "username")
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, `{"username":"ok","bio":"\u0000"}`), 400, "bio must not contain NUL")
+	wantStatus(t, call(t, "GET", base+"/profile/me", me, ""), 404, "User not found")
+	// Lone surrogates and invalid UTF-8 are replaced by the JSON decoder.
+	wantStatus(t, call(t, "POST", base+"/profile/me", me, "{\"username\":\"a\\ud800b\",\"bio\":\"\xff\"}"), 200, "a\ufffdb")
+}
+
+// A fault that is not the database being unreachable (here its table is
+// gone) is a 500 that promises nothing and shows nothing.
+func TestDatabaseFaultIs500WithoutDetail(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := instance(t, dsn)
+	me := uuid.NewString()
+	profile(t, base, me, "me")
+	pgtest.Exec(t, dsn, "DROP TABLE friendships")
+	r := call(t, "GET", base+"/friends", me, "")
+	wantStatus(t, r, 500, "internal error")
+	if r.Header.Get("Retry-After") != "" || strings.Contains(r.Raw, "friendships") || strings.Contains(r.Raw, "SQLSTATE") {
+		t.Fatalf("500 with Retry-After or detail: %v %s", r.Header, r.Raw)
+	}
 }
 
 func TestMetricsByRoutePattern(t *testing.T) {

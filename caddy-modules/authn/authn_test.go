@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/caddysocial/platform/caddy-modules/authstore"
-	"github.com/caddysocial/platform/caddy-modules/internal/pgtest"
 	"github.com/caddysocial/platform/caddy-modules/passwords"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 func newService(t *testing.T) *Service {

@@ -7,14 +7,16 @@ package authstore
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
 var (
@@ -29,63 +31,31 @@ type User struct {
 	PasswordHash string
 }
 
-// Store is the auth-db data layer. It applies the schema migrations on first
-// use (and again after a failure), so the gateway can start before auth-db.
-type Store struct {
-	pool         *pgxpool.Pool
-	queryTimeout time.Duration
+//go:embed migrations/*.sql
+var migrations embed.FS
 
-	migrateMu sync.Mutex
-	migrated  bool
-}
+// versionTable records the applied schema version (tern's format).
+const versionTable = "public.auth_schema_version"
 
-// New returns a Store over pool; queryTimeout bounds every statement.
+// Store is the auth-db data layer. pgstore.Store applies the schema
+// migrations on first use (and again after a failure), so the gateway can
+// start before auth-db.
+type Store struct{ *pgstore.Store }
+
+// New returns a Store over pool; queryTimeout bounds every statement
+// (default 5s).
 func New(pool *pgxpool.Pool, queryTimeout time.Duration) *Store {
-	if queryTimeout <= 0 {
-		queryTimeout = 5 * time.Second
-	}
-	return &Store{pool: pool, queryTimeout: queryTimeout}
-}
-
-// ready bounds ctx by the query timeout and makes sure the schema exists.
-func (s *Store) ready(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
-	s.migrateMu.Lock()
-	defer s.migrateMu.Unlock()
-	if !s.migrated {
-		if err := Migrate(ctx, s.pool); err != nil {
-			cancel()
-			return nil, nil, err
-		}
-		s.migrated = true
-	}
-	return ctx, cancel, nil
-}
-
-// EnsureSchema applies pending migrations now.
-func (s *Store) EnsureSchema(ctx context.Context) error {
-	_, cancel, err := s.ready(ctx)
-	if err == nil {
-		cancel()
-	}
-	return err
-}
-
-// Ping checks that auth-db answers.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
-	defer cancel()
-	return s.pool.Ping(ctx)
+	return &Store{pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)}
 }
 
 // CreateUser inserts a user; ErrEmailTaken if the email exists.
 func (s *Store) CreateUser(ctx context.Context, u User) error {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	_, err = s.pool.Exec(ctx,
+	_, err = s.Pool.Exec(ctx,
 		`INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3)`,
 		u.ID, u.Email, u.PasswordHash)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23505" {
@@ -99,13 +69,13 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 
 // UserByEmail finds a user by normalised email; ErrNotFound if none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return User{}, err
 	}
 	defer cancel()
 	var u User
-	err = s.pool.QueryRow(ctx,
+	err = s.Pool.QueryRow(ctx,
 		`SELECT id::text, email, password_hash FROM users WHERE email = $1`, email,
 	).Scan(&u.ID, &u.Email, &u.PasswordHash)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -125,12 +95,12 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 // user (on any gateway replica) are serialised and the count is exact.
 // Times come from the database clock, which all replicas share.
 func (s *Store) ReserveToken(ctx context.Context, userID string, limit int, window time.Duration) (granted bool, retryAfter time.Duration, err error) {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return false, 0, err
 	}
 	defer cancel()
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&one); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -168,13 +138,13 @@ func (s *Store) ReserveToken(ctx context.Context, userID string, limit int, wind
 // FailureThrottle reports whether email has had at least max failed logins in
 // its current window, and if so how long until the window ends.
 func (s *Store) FailureThrottle(ctx context.Context, email string, max int, window time.Duration) (failures int, retryAfter time.Duration, err error) {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer cancel()
 	var waitSeconds float64
-	err = s.pool.QueryRow(ctx,
+	err = s.Pool.QueryRow(ctx,
 		`SELECT failures, EXTRACT(EPOCH FROM window_start + make_interval(secs => $2) - clock_timestamp())::float8
 		   FROM login_failures
 		  WHERE email = $1 AND window_start > clock_timestamp() - make_interval(secs => $2)`, email, window.Seconds(),
@@ -195,7 +165,7 @@ func (s *Store) FailureThrottle(ctx context.Context, email string, max int, wind
 // first failure after the previous window ended. Expired rows of every email
 // are purged so the table stays as small as the set of recent failures.
 func (s *Store) RecordFailure(ctx context.Context, email string, window time.Duration) error {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -209,7 +179,7 @@ func (s *Store) RecordFailure(ctx context.Context, email string, window time.Dur
 		  window_start = CASE WHEN f.window_start <= clock_timestamp() - make_interval(secs => $2) THEN clock_timestamp() ELSE f.window_start END`,
 		email, window.Seconds())
 	batch.Queue(`DELETE FROM login_failures WHERE window_start <= clock_timestamp() - make_interval(secs => $1) AND email <> $2`, window.Seconds(), email)
-	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+	if err := s.Pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("record login failure: %w", err)
 	}
 	return nil
@@ -217,30 +187,19 @@ func (s *Store) RecordFailure(ctx context.Context, email string, window time.Dur
 
 // ClearFailures forgets the failed logins of email (after a successful one).
 func (s *Store) ClearFailures(ctx context.Context, email string) error {
-	ctx, cancel, err := s.ready(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1`, email); err != nil {
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1`, email); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil
 }
 
-// IsUnavailable reports whether err means auth-db could not be reached or
-// refused work for now (as opposed to a bug such as a bad statement): the
-// gateway answers those with 503.
-func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		// Class 08: connection exception; 57P0x: shutdown / cannot connect now;
-		// 53xxx: insufficient resources.
-		return pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:3] == "57P"
-	}
-	return true
-}
+// IsUnavailable reports whether err is a connection-level failure of
+// auth-db (503, worth retrying); anything else is a fault (500).
+func IsUnavailable(err error) bool { return pgstore.IsUnavailable(err) }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -14,6 +14,7 @@ import (
 	"runtime"
 
 	"github.com/alexedwards/argon2id"
+	"golang.org/x/sync/semaphore"
 )
 
 // OWASP's minimum recommendation for Argon2id (Password Storage Cheat Sheet):
@@ -31,9 +32,11 @@ var ErrBusy = errors.New("password hashing capacity exhausted")
 
 // Hasher hashes and verifies passwords with bounded concurrency.
 type Hasher struct {
-	params argon2id.Params
-	slots  chan struct{}
-	dummy  string // a hash of a random password, verified against for unknown users
+	params      argon2id.Params
+	concurrency int
+	slots       *semaphore.Weighted // one unit per running hash
+	dummy       string              // a hash of a random password, verified against for unknown users
+	inSlot      func()              // tests: called while a slot is held
 }
 
 // New returns a Hasher with the given parameters; concurrency <= 0 means
@@ -46,7 +49,7 @@ func New(params argon2id.Params, concurrency int) (*Hasher, error) {
 	if concurrency <= 0 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
+	h := &Hasher{params: params, concurrency: concurrency, slots: semaphore.NewWeighted(int64(concurrency))}
 	dummy, err := argon2id.CreateHash("dummy password for unknown users", &h.params)
 	if err != nil {
 		return nil, fmt.Errorf("create dummy hash: %w", err)
@@ -56,18 +59,19 @@ func New(params argon2id.Params, concurrency int) (*Hasher, error) {
 }
 
 // Concurrency is the number of hashes that may run at once.
-func (h *Hasher) Concurrency() int { return cap(h.slots) }
+func (h *Hasher) Concurrency() int { return h.concurrency }
 
 func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
+	if err := h.slots.Acquire(ctx, 1); err != nil {
 		return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 	}
+	if h.inSlot != nil {
+		h.inSlot()
+	}
+	return nil
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() { h.slots.Release(1) }
 
 // Hash returns the PHC string ($argon2id$v=19$m=...,t=...,p=...$salt$key).
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {

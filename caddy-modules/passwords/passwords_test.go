@@ -59,7 +59,7 @@ func TestVerifyRejectsMalformedHash(t *testing.T) {
 	}
 }
 
-func TestVerifyDummyIsFalseAndCostsTheSame(t *testing.T) {
+func TestVerifyDummyReportsNoErrorAndUsesTheRealParams(t *testing.T) {
 	h := newHasher(t, 1)
 	if err := h.VerifyDummy(context.Background(), "whatever"); err != nil {
 		t.Fatal(err)
@@ -73,48 +73,56 @@ func TestVerifyDummyIsFalseAndCostsTheSame(t *testing.T) {
 	}
 }
 
+// TestConcurrencyIsBounded fills both slots with hashes that wait inside
+// them, then asks for a third: it must wait and give up with its context.
+// Were the bound broken, the third would enter a slot, which the hook sees
+// (a third concurrent entrant) and lets through at once, so Hash succeeds
+// and the test fails, whatever the timing.
 func TestConcurrencyIsBounded(t *testing.T) {
 	h := newHasher(t, 2)
-	var running, peak atomic.Int32
-	var wg sync.WaitGroup
-	// Observe occupancy of the slots from outside while 8 hashes run.
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				n := int32(len(h.slots))
-				running.Store(n)
-				if n > peak.Load() {
-					peak.Store(n)
-				}
-				time.Sleep(100 * time.Microsecond)
-			}
+	var running atomic.Int32
+	entered := make(chan struct{}, 8)
+	release := make(chan struct{})
+	h.inSlot = func() {
+		if running.Add(1) > 2 {
+			return // over the bound: do not wait, let the test see it
 		}
-	}()
-	for range 8 {
+		entered <- struct{}{}
+		<-release
+	}
+	var wg sync.WaitGroup
+	for range 2 {
 		wg.Go(func() {
 			if _, err := h.Hash(context.Background(), "password1"); err != nil {
 				t.Error(err)
 			}
 		})
 	}
+	<-entered
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := h.Hash(ctx, "password1")
+	close(release)
 	wg.Wait()
-	close(stop)
-	if p := peak.Load(); p > 2 || p == 0 {
-		t.Fatalf("peak concurrent hashes = %d, want 1..2", p)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("third hash with both slots busy: err = %v, want ErrBusy (running reached %d)", err, running.Load())
 	}
 }
 
 func TestWaitingForASlotEndsWithContext(t *testing.T) {
 	h := newHasher(t, 1)
-	h.slots <- struct{}{} // occupy the only slot
+	if err := h.slots.Acquire(context.Background(), 1); err != nil { // occupy the only slot
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := h.Hash(ctx, "password1")
 	if !errors.Is(err, ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrBusy wrapping DeadlineExceeded", err)
+	}
+	h.slots.Release(1)
+	if _, err := h.Hash(context.Background(), "password1"); err != nil {
+		t.Fatalf("after the slot came free: %v", err)
 	}
 }

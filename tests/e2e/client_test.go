@@ -74,6 +74,16 @@ func (r reply) decode(t *testing.T, v any) {
 func call(t *testing.T, method, path, token string, body any, headers ...string) reply {
 	t.Helper()
 	c, base := gateway(t)
+	r, err := send(c, base, method, path, token, body, headers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// send is call for goroutines, which must not end the test (get c and base
+// from gateway first).
+func send(c *http.Client, base, method, path, token string, body any, headers ...string) (reply, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -85,7 +95,7 @@ func call(t *testing.T, method, path, token string, body any, headers ...string)
 	}
 	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return reply{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -96,11 +106,14 @@ func call(t *testing.T, method, path, token string, body any, headers ...string)
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return reply{res.StatusCode, res.Header, raw}
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return reply{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
+	}
+	return reply{res.StatusCode, res.Header, raw}, nil
 }
 
 func want(t *testing.T, r reply, status int) {

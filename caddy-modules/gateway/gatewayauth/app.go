@@ -120,7 +120,7 @@ func (a *App) Start() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.service.Store.EnsureSchema(ctx); err != nil {
+	if err := a.service.Store.Ready(ctx); err != nil {
 		a.logger.Warn("auth-db not ready; schema will be applied on first use", zap.Error(err))
 	}
 	return nil

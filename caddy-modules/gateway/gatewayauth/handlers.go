@@ -95,7 +95,7 @@ func (e *endpoint) readCredentials(w http.ResponseWriter, r *http.Request) (c cr
 		return c, false
 	}
 	if err != nil {
-		_ = jsonresp.Error(w, http.StatusBadRequest, "request body must be a JSON object")
+		_ = jsonresp.Error(w, http.StatusBadRequest, "Invalid JSON: request body must be a JSON object")
 		return c, false
 	}
 	if c.Email == nil || c.Password == nil {

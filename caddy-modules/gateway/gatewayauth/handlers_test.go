@@ -14,18 +14,18 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
-	"github.com/caddysocial/platform/caddy-modules/internal/pgtest"
 	"github.com/caddysocial/platform/caddy-modules/internal/tcptoggle"
+	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 const testSecret = "an-hs256-test-secret-of-32-bytes+"
 
 // gateway loads a Caddy with the auth app on dsn and returns its base URL.
-func gateway(t *testing.T, dsn, authOptions string) string {
+func gateway(t testing.TB, dsn, authOptions string) string {
 	t.Helper()
 	t.Setenv("TEST_JWT_SECRET", testSecret)
-	port := caddyrun.FreePort(t)
-	caddyrun.Load(t, fmt.Sprintf(`{
+	port := caddyrun.LoadOnFreePorts(t, 1, func(ports []int) string {
+		return fmt.Sprintf(`{
 	admin off
 	auth {
 		database %q
@@ -43,7 +43,8 @@ http://127.0.0.1:%d {
 			max_body_bytes 1024
 		}
 	}
-}`, dsn, authOptions, port))
+}`, dsn, authOptions, ports[0])
+	})[0]
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
@@ -61,21 +62,33 @@ func post(t *testing.T, url, body string) response {
 
 func do(t *testing.T, method, url, body string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	r, err := send(method, url, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// send is do for goroutines, which must not end the test.
+func send(method, url, body string) (response, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Timeout: 30 * time.Second}
 	res, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: read body: %w", method, url, err)
+	}
 	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return r, nil
 }
 
 func creds(email, password string) string {
@@ -114,7 +127,18 @@ func TestRegister(t *testing.T) {
 	wantError(t, post(t, reg, creds("bob@example.com", strings.Repeat("p", 129))), http.StatusBadRequest, "password")
 	wantError(t, post(t, reg, `{"email": "bob@example.com"}`), http.StatusBadRequest, "required")
 	wantError(t, post(t, reg, `{"email": "bob@example.com", "password": 12345678}`), http.StatusBadRequest, "JSON")
-	wantError(t, post(t, reg, `{"email": `), http.StatusBadRequest, "JSON")
+	wantError(t, post(t, reg, `{"email": `), http.StatusBadRequest, "Invalid JSON: ")
+	// PostgreSQL cannot store NUL: such an email is not an address (400
+	// naming the field), never a database error. A password is only hashed.
+	wantError(t, post(t, reg, `{"email": "a\u0000b@example.com", "password": "password1"}`), http.StatusBadRequest, "email")
+	wantError(t, post(t, reg, `{"email": "nul@example.com\u0000", "password": "password1"}`), http.StatusBadRequest, "email")
+	if r := post(t, reg, `{"email": "nul@example.com", "password": "pass\u0000word"}`); r.status != http.StatusCreated {
+		t.Fatalf("password with NUL: %d %s", r.status, r.raw)
+	}
+	if r := post(t, base+"/api/auth/login", `{"email": "nul@example.com", "password": "pass\u0000word"}`); r.status != http.StatusOK {
+		t.Fatalf("login with a NUL password: %d %s", r.status, r.raw)
+	}
+	wantError(t, post(t, base+"/api/auth/login", `{"email": "nul\u0000@example.com", "password": "pass\u0000word"}`), http.StatusUnauthorized, "invalid email or password")
 	wantError(t, post(t, reg, `[]`), http.StatusBadRequest, "JSON")
 	wantError(t, post(t, reg, `{} {}`), http.StatusBadRequest, "JSON")
 	wantError(t, post(t, reg, ``), http.StatusBadRequest, "JSON")
@@ -161,7 +185,11 @@ func login20(t *testing.T, url, body string) map[int][]response {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			r := post(t, url, body)
+			r, err := send(http.MethodPost, url, body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			mu.Lock()
 			got[r.status] = append(got[r.status], r)
 			mu.Unlock()
@@ -247,6 +275,22 @@ func TestDatabaseDownIs503AndRecovers(t *testing.T) {
 			t.Fatalf("login after auth-db returned: %d %s", r.status, r.raw)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Only connection-level failures are "temporarily unavailable": a fault such
+// as a missing table is a 500 that promises nothing and shows nothing.
+func TestDatabaseFaultIs500(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	base := gateway(t, dsn, "")
+	if r := post(t, base+"/api/auth/register", creds("ivy@example.com", "password1")); r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.raw)
+	}
+	pgtest.Exec(t, dsn, "DROP TABLE login_failures")
+	r := post(t, base+"/api/auth/login", creds("ivy@example.com", "password1"))
+	wantError(t, r, http.StatusInternalServerError, "internal error")
+	if r.header.Get("Retry-After") != "" || strings.Contains(r.raw, "login_failures") {
+		t.Fatalf("500 with Retry-After or detail: %v %s", r.header, r.raw)
 	}
 }
 

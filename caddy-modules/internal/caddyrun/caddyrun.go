@@ -5,10 +5,14 @@
 package caddyrun
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -57,8 +61,10 @@ func LoadErr(caddyfile string) error {
 
 // FreePort returns a TCP port that was free on all interfaces a moment
 // ago. It picks below Linux's ephemeral range (32768-60999), where the
-// outgoing connections of tests running in parallel take their ports, so
-// the port is not taken again before Caddy binds it.
+// outgoing connections of tests running in parallel take their ports. The
+// port is not held: another process may bind it before the caller does, so
+// a Caddy config that listens on it should be loaded with LoadOnFreePorts,
+// which tries again with other ports when that happens.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
@@ -71,4 +77,36 @@ func FreePort(t testing.TB) int {
 	}
 	t.Fatal("no free port found in 20000-31999")
 	return 0
+}
+
+// LoadOnFreePorts picks n distinct free ports, builds a Caddyfile for them
+// and loads it, stopping Caddy when the test ends. If a port was taken
+// between the pick and Caddy's bind, it picks new ports and loads again.
+func LoadOnFreePorts(t testing.TB, n int, caddyfile func(ports []int) string) []int {
+	t.Helper()
+	const attempts = 10
+	for attempt := 1; ; attempt++ {
+		ports := make([]int, 0, n)
+		for len(ports) < n {
+			if p := FreePort(t); !slices.Contains(ports, p) {
+				ports = append(ports, p)
+			}
+		}
+		err := LoadErr(caddyfile(ports))
+		if err == nil {
+			t.Cleanup(func() {
+				if err := caddy.Stop(); err != nil {
+					t.Errorf("stop caddy: %v", err)
+				}
+			})
+			return ports
+		}
+		if attempt == attempts || !addressInUse(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func addressInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }

@@ -16,10 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
 )
@@ -70,7 +70,7 @@ func (b *Builder) Build(ctx context.Context, caller string) (Feed, error) {
 
 	lists := make([][]Post, len(friends))
 	failed := make([]bool, len(friends))
-	b.each(ctx, len(friends), func(i int) {
+	b.each(len(friends), func(i int) {
 		var posts []Post
 		path := "/posts/" + friends[i] + "?limit=" + fmt.Sprint(Size)
 		if err := b.Posts.GetJSON(ctx, path, "/posts/{userId}", caller, &posts, nil); err != nil {
@@ -100,7 +100,7 @@ func (b *Builder) Build(ctx context.Context, caller string) (Feed, error) {
 	}
 	names := make([]string, len(authors))
 	nameFailed := make([]bool, len(authors))
-	b.each(ctx, len(authors), func(i int) {
+	b.each(len(authors), func(i int) {
 		var profile struct {
 			Username string `json:"username"`
 		}
@@ -127,23 +127,18 @@ func (b *Builder) Build(ctx context.Context, caller string) (Feed, error) {
 }
 
 // each runs fn(0..n-1) with at most Fanout at once and returns when all
-// have returned (the calls themselves end with ctx).
-func (b *Builder) each(ctx context.Context, n int, fn func(i int)) {
-	sem := make(chan struct{}, max(1, b.Fanout))
-	var wg sync.WaitGroup
+// have returned. fn reports failures itself, so the group's error is unused;
+// the calls end with ctx (the request deadline).
+func (b *Builder) each(n int, fn func(i int)) {
+	var g errgroup.Group
+	g.SetLimit(max(1, b.Fanout))
 	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			// Deadline: the rest fail fast inside fn through ctx.
-			sem <- struct{}{}
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			fn(i)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 }
 
 // distinctFriends canonicalises the UUIDs, drops duplicates, malformed

@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/caddysocial/platform/feed-service/internal/httpx"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 // Handler serves GET /feed.

@@ -2,8 +2,6 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,8 +9,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/caddysocial/platform/post-service/internal/httpx"
 	"github.com/caddysocial/platform/post-service/internal/store"
+	"github.com/caddysocial/platform/svckit/httpx"
+	"github.com/caddysocial/platform/svckit/pgservice"
 )
 
 const (
@@ -52,16 +51,19 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Content == nil || strings.TrimSpace(*body.Content) == "" {
-		httpx.Error(w, http.StatusBadRequest, "content must not be empty")
+		httpx.Error(w, http.StatusBadRequest, "Invalid content: content must not be empty")
 		return
 	}
 	if utf8.RuneCountInString(*body.Content) > MaxContent {
-		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("content is at most %d characters", MaxContent))
+		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("Invalid content: content is at most %d characters", MaxContent))
+		return
+	}
+	if !httpx.RequireText(w, "Invalid content", "content", *body.Content) {
 		return
 	}
 	p, err := a.Store.Create(r.Context(), httpx.UserID(r), *body.Content)
 	if err != nil {
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, p)
@@ -79,18 +81,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, author string) {
 	}
 	posts, err := a.Store.ByAuthor(r.Context(), author, limit)
 	if err != nil {
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, posts)
-}
-
-// failure answers for a database problem with 503, logged in full.
-func (a *API) failure(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
-	}
-	a.Log.Error("database failure", "error", err.Error(), "path", r.URL.Path)
-	w.Header().Set("Retry-After", "1")
-	httpx.Error(w, http.StatusServiceUnavailable, "database unavailable, try again")
 }

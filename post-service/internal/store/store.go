@@ -3,12 +3,14 @@ package store
 
 import (
 	"context"
+	"embed"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
 // Post is one post. Timestamp is kept at the database's microsecond
@@ -29,63 +31,28 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
 }
 
-// Store runs every statement with a timeout and applies the schema on first
-// use, so the service starts before its database.
-type Store struct {
-	pool    *pgxpool.Pool
-	timeout time.Duration
+//go:embed migrations/*.sql
+var migrations embed.FS
 
-	mu       sync.Mutex
-	migrated bool
-}
+// Store is the data layer; pgstore.Store bounds every statement by a timeout
+// and applies the schema on first use, so the service starts before its
+// database.
+type Store struct{ *pgstore.Store }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
-	return &Store{pool: pool, timeout: timeout}
-}
-
-// Ready applies pending migrations if that has not succeeded yet.
-func (s *Store) Ready(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.migrated {
-		return nil
-	}
-	if err := Migrate(ctx, s.pool); err != nil {
-		return err
-	}
-	s.migrated = true
-	return nil
-}
-
-// Ping checks that the database answers and the schema is in place.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.Ready(ctx); err != nil {
-		return err
-	}
-	return s.pool.Ping(ctx)
-}
-
-func (s *Store) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	if err := s.Ready(ctx); err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	return ctx, cancel, nil
+	return &Store{pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.post_service_schema_version")}
 }
 
 // Create stores a post and returns it as stored.
 func (s *Store) Create(ctx context.Context, author, content string) (Post, error) {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return Post{}, err
 	}
 	defer cancel()
 	var created time.Time
-	err = s.pool.QueryRow(ctx,
+	err = s.Pool.QueryRow(ctx,
 		`INSERT INTO posts (author_uuid, content) VALUES ($1, $2) RETURNING created_at`, author, content,
 	).Scan(&created)
 	if err != nil {
@@ -97,12 +64,12 @@ func (s *Store) Create(ctx context.Context, author, content string) (Post, error
 // ByAuthor returns up to limit posts of author, newest first; among equal
 // timestamps the later-created post comes first.
 func (s *Store) ByAuthor(ctx context.Context, author string, limit int) ([]Post, error) {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.Pool.Query(ctx, `
 		SELECT author_uuid::text, content, created_at FROM posts
 		WHERE author_uuid = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, author, limit)
 	if err != nil {

@@ -3,7 +3,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/caddysocial/platform/user-service/internal/httpx"
+	"github.com/caddysocial/platform/svckit/httpx"
+	"github.com/caddysocial/platform/svckit/pgservice"
 	"github.com/caddysocial/platform/user-service/internal/store"
 )
 
@@ -44,13 +44,13 @@ func (a *API) Routes(mux *http.ServeMux) {
 }
 
 func (a *API) getMyProfile(w http.ResponseWriter, r *http.Request) {
-	a.sendProfile(w, r, httpx.UserID(r), "profile not found: create it with POST /profile/me")
+	a.sendProfile(w, r, httpx.UserID(r), "User not found: create your profile with POST /profile/me")
 }
 
 func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
 	id, ok := httpx.PathUUID(w, r, "userId")
 	if ok {
-		a.sendProfile(w, r, id, "profile not found")
+		a.sendProfile(w, r, id, "User not found")
 	}
 }
 
@@ -60,7 +60,7 @@ func (a *API) sendProfile(w http.ResponseWriter, r *http.Request, id, notFound s
 	case errors.Is(err, store.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, notFound)
 	case err != nil:
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 	default:
 		httpx.WriteJSON(w, http.StatusOK, p)
 	}
@@ -82,13 +82,16 @@ func (a *API) putMyProfile(w http.ResponseWriter, r *http.Request) {
 	if body.Bio != nil {
 		bio = *body.Bio
 	}
+	if !httpx.RequireText(w, "", "username", *body.Username) || !httpx.RequireText(w, "", "bio", bio) {
+		return
+	}
 	if utf8.RuneCountInString(*body.Username) > MaxUsername || utf8.RuneCountInString(bio) > MaxBio {
 		httpx.Error(w, http.StatusBadRequest, "username is at most 64 characters and bio at most 1000")
 		return
 	}
 	p, err := a.Store.UpsertProfile(r.Context(), store.Profile{UUID: httpx.UserID(r), Username: *body.Username, Bio: bio})
 	if err != nil {
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, p)
@@ -101,7 +104,7 @@ func (a *API) listFriends(w http.ResponseWriter, r *http.Request) {
 func (a *API) sendFriends(w http.ResponseWriter, r *http.Request, status int) {
 	friends, err := a.Store.Friends(r.Context(), httpx.UserID(r))
 	if err != nil {
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, status, friends)
@@ -116,12 +119,12 @@ func friendUUID(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	if body.FriendUUID == nil {
-		httpx.Error(w, http.StatusBadRequest, "friend_uuid is required")
+		httpx.Error(w, http.StatusBadRequest, "Invalid friend ID: friend_uuid is required")
 		return "", false
 	}
 	id, err := uuid.Parse(*body.FriendUUID)
 	if err != nil {
-		httpx.Error(w, http.StatusBadRequest, "friend_uuid must be a UUID")
+		httpx.Error(w, http.StatusBadRequest, "Invalid friend ID: friend_uuid must be a UUID")
 		return "", false
 	}
 	return id.String(), true
@@ -134,7 +137,7 @@ func (a *API) addFriend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if friend == httpx.UserID(r) {
-		httpx.Error(w, http.StatusBadRequest, "you cannot add yourself as a friend")
+		httpx.Error(w, http.StatusBadRequest, "Invalid friend ID: you cannot add yourself as a friend")
 		return
 	}
 	err := a.Store.AddFriend(r.Context(), httpx.UserID(r), friend)
@@ -142,9 +145,9 @@ func (a *API) addFriend(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNoProfile):
 		httpx.Error(w, http.StatusConflict, "your profile does not exist yet: create it with POST /profile/me")
 	case errors.Is(err, store.ErrFriendNotFound):
-		httpx.Error(w, http.StatusNotFound, "friend not found")
+		httpx.Error(w, http.StatusNotFound, "Friend not found")
 	case err != nil:
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 	default:
 		a.sendFriends(w, r, http.StatusOK)
 	}
@@ -158,19 +161,8 @@ func (a *API) removeFriend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Store.RemoveFriend(r.Context(), httpx.UserID(r), friend); err != nil {
-		a.failure(w, r, err)
+		pgservice.Fail(w, r, a.Log, err)
 		return
 	}
 	a.sendFriends(w, r, http.StatusOK)
-}
-
-// failure answers for a database problem: 503 (the database is the only
-// dependency, so any failure to use it is unavailability), logged in full.
-func (a *API) failure(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
-	}
-	a.Log.Error("database failure", "error", err.Error(), "path", r.URL.Path)
-	w.Header().Set("Retry-After", "1")
-	httpx.Error(w, http.StatusServiceUnavailable, "database unavailable, try again")
 }

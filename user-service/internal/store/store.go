@@ -3,14 +3,16 @@ package store
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
 var (
@@ -26,62 +28,27 @@ type Profile struct {
 	Bio      string `json:"bio"`
 }
 
-// Store runs every statement with a timeout and applies the schema on first
-// use, so the service starts before its database.
-type Store struct {
-	pool    *pgxpool.Pool
-	timeout time.Duration
+//go:embed migrations/*.sql
+var migrations embed.FS
 
-	mu       sync.Mutex
-	migrated bool
-}
+// Store is the data layer; pgstore.Store bounds every statement by a timeout
+// and applies the schema on first use, so the service starts before its
+// database.
+type Store struct{ *pgstore.Store }
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
-	return &Store{pool: pool, timeout: timeout}
-}
-
-// Ready applies pending migrations if that has not succeeded yet.
-func (s *Store) Ready(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.migrated {
-		return nil
-	}
-	if err := Migrate(ctx, s.pool); err != nil {
-		return err
-	}
-	s.migrated = true
-	return nil
-}
-
-// Ping checks that the database answers and the schema is in place.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.Ready(ctx); err != nil {
-		return err
-	}
-	return s.pool.Ping(ctx)
-}
-
-func (s *Store) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	if err := s.Ready(ctx); err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	return ctx, cancel, nil
+	return &Store{pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.user_service_schema_version")}
 }
 
 // UpsertProfile creates or replaces the caller's profile.
 func (s *Store) UpsertProfile(ctx context.Context, p Profile) (Profile, error) {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return Profile{}, err
 	}
 	defer cancel()
-	err = s.pool.QueryRow(ctx, `
+	err = s.Pool.QueryRow(ctx, `
 		INSERT INTO profiles (uuid, username, bio) VALUES ($1, $2, $3)
 		ON CONFLICT (uuid) DO UPDATE SET username = EXCLUDED.username, bio = EXCLUDED.bio, updated_at = now()
 		RETURNING uuid::text, username, bio`, p.UUID, p.Username, p.Bio,
@@ -94,13 +61,13 @@ func (s *Store) UpsertProfile(ctx context.Context, p Profile) (Profile, error) {
 
 // Profile returns the profile of id, or ErrNotFound.
 func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return Profile{}, err
 	}
 	defer cancel()
 	var p Profile
-	err = s.pool.QueryRow(ctx, `SELECT uuid::text, username, bio FROM profiles WHERE uuid = $1`, id).
+	err = s.Pool.QueryRow(ctx, `SELECT uuid::text, username, bio FROM profiles WHERE uuid = $1`, id).
 		Scan(&p.UUID, &p.Username, &p.Bio)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Profile{}, ErrNotFound
@@ -113,12 +80,12 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 
 // Friends lists the UUIDs user has added, oldest friendship first.
 func (s *Store) Friends(ctx context.Context, user string) ([]string, error) {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.Pool.Query(ctx, `
 		SELECT friend_uuid::text FROM friendships WHERE user_uuid = $1
 		ORDER BY created_at, friend_uuid`, user)
 	if err != nil {
@@ -137,7 +104,7 @@ func (s *Store) Friends(ctx context.Context, user string) ([]string, error) {
 // AddFriend records that user lists friend; adding twice is a no-op.
 // Errors: ErrNoProfile (user has no profile), ErrFriendNotFound.
 func (s *Store) AddFriend(ctx context.Context, user, friend string) error {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -145,7 +112,7 @@ func (s *Store) AddFriend(ctx context.Context, user, friend string) error {
 	// One statement: the existence checks and the insert see one snapshot,
 	// and ON CONFLICT makes concurrent adds of the same pair safe.
 	var userExists, friendExists bool
-	err = s.pool.QueryRow(ctx, `
+	err = s.Pool.QueryRow(ctx, `
 		WITH u AS (SELECT EXISTS (SELECT 1 FROM profiles WHERE uuid = $1) AS ok),
 		     f AS (SELECT EXISTS (SELECT 1 FROM profiles WHERE uuid = $2) AS ok),
 		     ins AS (
@@ -171,12 +138,12 @@ func (s *Store) AddFriend(ctx context.Context, user, friend string) error {
 
 // RemoveFriend deletes the friendship if it exists.
 func (s *Store) RemoveFriend(ctx context.Context, user, friend string) error {
-	ctx, cancel, err := s.begin(ctx)
+	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	if _, err := s.pool.Exec(ctx, `DELETE FROM friendships WHERE user_uuid = $1 AND friend_uuid = $2`, user, friend); err != nil {
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM friendships WHERE user_uuid = $1 AND friend_uuid = $2`, user, friend); err != nil {
 		return fmt.Errorf("remove friend: %w", err)
 	}
 	return nil

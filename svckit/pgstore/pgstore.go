@@ -1,0 +1,91 @@
+// Package pgstore is the part of a PostgreSQL data layer every store of the
+// platform shares (auth-db, user-db, post-db): statements bounded by a
+// timeout, the schema applied lazily from embedded migrations (so a service
+// starts before its database and migrates when it comes), and the
+// classification of errors into "database unavailable" and everything else.
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultTimeout bounds a statement when New is given no timeout.
+const DefaultTimeout = 5 * time.Second
+
+// Store is embedded by a service's store: Begin before each operation, Pool
+// to run statements.
+type Store struct {
+	Pool    *pgxpool.Pool
+	Timeout time.Duration
+
+	migrations   fs.FS
+	versionTable string
+
+	mu       sync.Mutex
+	migrated bool
+}
+
+// New returns a Store over pool whose schema is the migrations in files
+// (the root of files holds the .sql files), versioned in versionTable.
+// timeout <= 0 means DefaultTimeout.
+func New(pool *pgxpool.Pool, timeout time.Duration, files fs.FS, versionTable string) *Store {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &Store{Pool: pool, Timeout: timeout, migrations: files, versionTable: versionTable}
+}
+
+// Sub is fs.Sub for an embedded migrations directory that is known to exist.
+func Sub(files fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(fmt.Sprintf("pgstore: migrations directory %q: %v", dir, err)) // a build-time mistake
+	}
+	return sub
+}
+
+// Ready applies pending migrations if that has not succeeded yet; after a
+// failure the next call tries again.
+func (s *Store) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.migrated {
+		return nil
+	}
+	if err := Migrate(ctx, s.Pool, s.migrations, s.versionTable); err != nil {
+		return err
+	}
+	s.migrated = true
+	return nil
+}
+
+// Ping checks that the database answers and the schema is in place.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel, err := s.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := s.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Begin bounds ctx by the statement timeout and makes sure the schema
+// exists; the caller runs its statements with the returned context and
+// calls cancel when done.
+func (s *Store) Begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	if err := s.Ready(ctx); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
