@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 CADDY_VERSION ?= v2.11.9
+# caddy-l4 is served at exactly this version (no version = refused).
+CADDY_L4      := github.com/mholt/caddy-l4@v0.1.2
 # The plugin module is local and unpublished: this pseudo-version makes Go take
 # it from the replacement without asking the module proxy.
 CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules
@@ -23,8 +25,10 @@ all: caddy
 caddy: bin/caddy
 bin/caddy: $(shell find caddy-modules svckit -name '*.go' -o -name '*.sql' -o -name go.mod -o -name go.sum)
 	@mkdir -p bin
-	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_PLUGIN) --replace $(SVCKIT_REPLACE)
-	bin/caddy list-modules --packages | grep -q caddysocial
+	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_L4) --with $(CADDY_PLUGIN) --replace $(SVCKIT_REPLACE)
+	@# grep without -q reads all input: -q exits at the first match and the
+	@# writer dies of SIGPIPE, which pipefail turns into a failure (exit 141).
+	bin/caddy list-modules | grep '^layer4.handlers.balancer$$' >/dev/null
 
 ## test: every unit and integration test of every module (against a throwaway
 ## PostgreSQL), each fuzz test for $(FUZZTIME), and the Prometheus

@@ -9,15 +9,17 @@ COPY caddy-modules/go.mod caddy-modules/go.sum ./caddy-modules/
 RUN --mount=type=cache,target=/go/pkg/mod cd caddy-modules && go mod download
 COPY svckit ./svckit
 COPY caddy-modules ./caddy-modules
-# The plugin module is local: the pseudo-version makes Go take it from the
+# caddy-l4 (the layer4 app our balancer handler runs in) and our plugin. The
+# plugin module is local: the pseudo-version makes Go take it from the
 # replacement without asking a module proxy. The builder's Caddy version is used.
 # The plugin's own replace of svckit (../svckit) does not reach xcaddy's main
 # module, hence --replace.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
 	xcaddy build --output /out/caddy \
+		--with github.com/mholt/caddy-l4@v0.1.2 \
 		--with github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules \
 		--replace github.com/caddysocial/platform/svckit=./svckit \
-	&& /out/caddy list-modules | grep -q '^l4lb$'
+	&& /out/caddy list-modules | grep '^layer4.handlers.balancer$' >/dev/null
 
 FROM caddy:2.11
 COPY --from=build /out/caddy /usr/bin/caddy

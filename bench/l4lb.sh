@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Our layer-4 balancer vs HAProxy (mode tcp, option splice-auto) vs the direct
-# path (client straight to the backend: the physical limit), on loopback, in
-# one run, alternating (in a rotating order) so that machine drift hits all
-# three alike:
+# Our layer-4 balancer (the caddy-l4 handler) vs the previous build (our own
+# l4lb app with its own accept loop, built from the commit before the switch
+# to caddy-l4) vs HAProxy (mode tcp, option splice-auto) vs the direct path
+# (client straight to the backend: the physical limit), on loopback, in one
+# run, alternating (in a rotating order) so that machine drift hits all four
+# alike:
 #   - single-stream throughput with rate 0 (iperf3, 10 s),
 #   - new TCP connections per second (wrk, one HTTP request per connection),
 #     and the balancer's CPU time per connection meanwhile (/proc/PID/stat),
@@ -11,11 +13,16 @@
 #     turn, so that it measures the paths and not queueing (a loaded wrk run
 #     saturates the two cores: its p99 is then the machine's jitter, which
 #     swung from 1 to 8 ms on the direct path alone).
-# Usage: bench/l4lb.sh [rounds]   (needs bin/caddy, haproxy, iperf3, wrk, go)
+# Usage: bench/l4lb.sh [rounds]   (needs bin/caddy, haproxy, iperf3, wrk, go, git)
+# PREV_REF names the previous build's commit (default: the parent of the
+# commit that removed the l4lb app); it is built once into bin/caddy-prev-<sha>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 caddy=$PWD/bin/caddy
+prev_ref=${PREV_REF:-$(git rev-list -1 HEAD -- caddy-modules/l4lb/l4lbapp/app.go)^}
+prev_sha=$(git rev-parse --short "$prev_ref")
+caddy_prev=$PWD/bin/caddy-prev-$prev_sha
 for tool in haproxy iperf3 wrk; do
 	command -v $tool >/dev/null || { echo "install $tool (apt-get install $tool)" >&2; exit 1; }
 done
@@ -26,6 +33,14 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 (cd bench/latprobe && go build -o "$work/latprobe" .)
+if [ ! -x "$caddy_prev" ]; then
+	echo "building the previous build ($prev_sha) into $caddy_prev"
+	git worktree add -q --detach "$work/prev" "$prev_sha"
+	(cd "$work/prev" && go tool xcaddy build v2.11.9 --output "$caddy_prev" \
+		--with github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules) >"$work/prev-build.log" 2>&1 ||
+		{ tail -n 20 "$work/prev-build.log" >&2; exit 1; }
+	git worktree remove --force "$work/prev"
+fi
 
 # Backends: an iperf3 server and a small HTTP server (Caddy respond).
 IPERF=15201 HTTP=15080
@@ -44,9 +59,12 @@ http://127.0.0.1:$HTTP {
 CF
 "$caddy" run --config "$work/backend.Caddyfile" >/dev/null 2>&1 & pids+=($!)
 
-# Ours: one balancer per backend (one config.yaml each), rate 0.
-for pair in "15301 $IPERF" "15380 $HTTP"; do
-	set -- $pair
+# Ours and the previous build: one balancer per backend (one config.yaml
+# each, the same keys in both builds), rate 0.
+for spec in "$caddy 15301 $IPERF" "$caddy 15380 $HTTP" "$caddy_prev 15501 $IPERF" "$caddy_prev 15580 $HTTP"; do
+	set -- $spec
+	bin=$1
+	shift
 	cat >"$work/lb-$1.yaml" <<YAML
 port: $1
 algorithm: roundrobin
@@ -55,8 +73,9 @@ rate: 0
 metrics_port: 0
 admin: "off"
 YAML
-	"$caddy" run --config "$work/lb-$1.yaml" --adapter lbyaml >"$work/lb-$1.log" 2>&1 & pids+=($!)
+	"$bin" run --config "$work/lb-$1.yaml" --adapter lbyaml >"$work/lb-$1.log" 2>&1 & pids+=($!)
 	[ "$1" != 15380 ] || pid_ours=$!
+	[ "$1" != 15580 ] || pid_prev=$!
 done
 
 # HAProxy: the same two forwards.
@@ -79,7 +98,7 @@ HA
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
 pid_haproxy=$!
 
-for port in $IPERF $HTTP 15301 15380 15401 15480; do
+for port in $IPERF $HTTP 15301 15380 15501 15580 15401 15480; do
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "nothing listens on $port; logs:" >&2
@@ -102,7 +121,7 @@ connrate() { # "requests/s CPU-us-per-connection" with a new connection per requ
 		/requests in/ {n = $1} /Requests\/sec/ {r = $2} END {printf "%s %.1f\n", r, t / hz * 1e6 / n}'
 }
 latency() { # lines "path p50 p90 p99 p99.9" in microseconds, 20000 requests per path
-	"$work/latprobe" -n 20000 direct=127.0.0.1:$HTTP ours=127.0.0.1:15380 haproxy=127.0.0.1:15480
+	"$work/latprobe" -n 20000 direct=127.0.0.1:$HTTP ours=127.0.0.1:15380 prev=127.0.0.1:15580 haproxy=127.0.0.1:15480
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
@@ -112,12 +131,13 @@ declare -A tp cr cpu p50 p99
 for r in $(seq "$rounds"); do
 	# The order rotates every round, so that no path always follows the
 	# same one (a connection-rate run leaves ~10^5 sockets in TIME_WAIT).
-	order=(direct ours haproxy)
-	for i in 0 1 2; do
-		path=${order[$(((i + r) % 3))]}
+	order=(direct ours prev haproxy)
+	for i in 0 1 2 3; do
+		path=${order[$(((i + r) % 4))]}
 		case $path in
 			direct) ip=$IPERF hp=$HTTP pid=- ;;
 			ours) ip=15301 hp=15380 pid=$pid_ours ;;
+			prev) ip=15501 hp=15580 pid=$pid_prev ;;
 			haproxy) ip=15401 hp=15480 pid=$pid_haproxy ;;
 		esac
 		tp[$path]+="$(throughput $ip) "
@@ -127,15 +147,15 @@ for r in $(seq "$rounds"); do
 	while read -r path l50 _ l99 _; do
 		p50[$path]+="$l50 " p99[$path]+="$l99 "
 	done < <(latency)
-	echo "round $r (direct/ours/haproxy): throughput Gbit/s $(for p in direct ours haproxy; do echo -n "$(last "${tp[$p]}") "; done)" \
-		"| conn/s $(for p in direct ours haproxy; do echo -n "$(last "${cr[$p]}") "; done)" \
-		"| CPU us/conn $(for p in ours haproxy; do echo -n "$(last "${cpu[$p]}") "; done)" \
-		"| p50 us $(for p in direct ours haproxy; do echo -n "$(last "${p50[$p]}") "; done)" \
-		"| p99 us $(for p in direct ours haproxy; do echo -n "$(last "${p99[$p]}") "; done)"
+	echo "round $r (direct/ours/prev/haproxy): throughput Gbit/s $(for p in direct ours prev haproxy; do echo -n "$(last "${tp[$p]}") "; done)" \
+		"| conn/s $(for p in direct ours prev haproxy; do echo -n "$(last "${cr[$p]}") "; done)" \
+		"| CPU us/conn $(for p in ours prev haproxy; do echo -n "$(last "${cpu[$p]}") "; done)" \
+		"| p50 us $(for p in direct ours prev haproxy; do echo -n "$(last "${p50[$p]}") "; done)" \
+		"| p99 us $(for p in direct ours prev haproxy; do echo -n "$(last "${p99[$p]}") "; done)"
 done
 
 declare -A m
-for p in direct ours haproxy; do
+for p in direct ours prev haproxy; do
 	m[tp_$p]=$(median ${tp[$p]}) m[cr_$p]=$(median ${cr[$p]}) m[cpu_$p]=$(median ${cpu[$p]})
 	m[p50_$p]=$(median ${p50[$p]}) m[p99_$p]=$(median ${p99[$p]})
 done
@@ -153,21 +173,28 @@ perround() { # perround "ours values" "reference values" ["direct values" for ad
 		printf " (rounds:"; for (i = 1; i <= n; i++) printf " %.2f", r[i]; printf ")"
 	}'
 }
+row() { # row LABEL KEY: the medians of the four paths and the two ratios of ours
+	printf '%-32s %-10s %-10s %-10s %-10s %-13s %s\n' "$1" "${m[$2_direct]:--}" "${m[$2_ours]}" "${m[$2_prev]}" \
+		"${m[$2_haproxy]}" "$(ratio ${m[$2_ours]} ${m[$2_haproxy]})" "$(ratio ${m[$2_ours]} ${m[$2_prev]})"
+}
+m[cpu_direct]=-
+echo
+printf '%-32s %-10s %-10s %-10s %-10s %-13s %s\n' "medians over $rounds rounds" direct ours prev haproxy ours/haproxy ours/prev
+row "throughput, 1 stream (Gbit/s)" tp
+row "new connections/s" cr
+row "proxy CPU per connection (us)" cpu
+row "latency p50 (us)" p50
+row "latency p99 (us)" p99
+echo "throughput ours/direct: $(ratio ${m[tp_ours]} ${m[tp_direct]})"
+a50p=$(added ${m[p50_prev]} ${m[p50_direct]}) a99p=$(added ${m[p99_prev]} ${m[p99_direct]})
 cat <<OUT
+added latency p50 (us): ours $a50o, prev $a50p, haproxy $a50h
+added latency p99 (us): ours $a99o, prev $a99p, haproxy $a99h
 
-medians over $rounds rounds            direct     ours       haproxy    ours/haproxy  ours/direct
-throughput, 1 stream (Gbit/s)    ${m[tp_direct]}      ${m[tp_ours]}      ${m[tp_haproxy]}      $(ratio ${m[tp_ours]} ${m[tp_haproxy]})          $(ratio ${m[tp_ours]} ${m[tp_direct]})
-new connections/s                ${m[cr_direct]}   ${m[cr_ours]}   ${m[cr_haproxy]}   $(ratio ${m[cr_ours]} ${m[cr_haproxy]})          $(ratio ${m[cr_ours]} ${m[cr_direct]})
-proxy CPU per connection (us)    -          ${m[cpu_ours]}      ${m[cpu_haproxy]}       $(ratio ${m[cpu_ours]} ${m[cpu_haproxy]})
-latency p50 (us)                 ${m[p50_direct]}      ${m[p50_ours]}      ${m[p50_haproxy]}      $(ratio ${m[p50_ours]} ${m[p50_haproxy]})          $(ratio ${m[p50_ours]} ${m[p50_direct]})
-latency p99 (us)                 ${m[p99_direct]}      ${m[p99_ours]}      ${m[p99_haproxy]}      $(ratio ${m[p99_ours]} ${m[p99_haproxy]})          $(ratio ${m[p99_ours]} ${m[p99_direct]})
-added latency p50 (us)                      $a50o       $a50h        $(ratio $a50o $a50h)
-added latency p99 (us)                      $a99o       $a99h        $(ratio $a99o $a99h)
-
-median of per-round ratios, ours/haproxy:
-throughput                $(perround "${tp[ours]}" "${tp[haproxy]}")
-new connections/s         $(perround "${cr[ours]}" "${cr[haproxy]}")
-proxy CPU per connection  $(perround "${cpu[ours]}" "${cpu[haproxy]}")
-added latency p50         $(perround "${p50[ours]}" "${p50[haproxy]}" "${p50[direct]}")
-added latency p99         $(perround "${p99[ours]}" "${p99[haproxy]}" "${p99[direct]}")
+median of per-round ratios      ours/haproxy                    ours/prev
+throughput                      $(perround "${tp[ours]}" "${tp[haproxy]}")    $(perround "${tp[ours]}" "${tp[prev]}")
+new connections/s               $(perround "${cr[ours]}" "${cr[haproxy]}")    $(perround "${cr[ours]}" "${cr[prev]}")
+proxy CPU per connection        $(perround "${cpu[ours]}" "${cpu[haproxy]}")    $(perround "${cpu[ours]}" "${cpu[prev]}")
+added latency p50               $(perround "${p50[ours]}" "${p50[haproxy]}" "${p50[direct]}")    $(perround "${p50[ours]}" "${p50[prev]}" "${p50[direct]}")
+added latency p99               $(perround "${p99[ours]}" "${p99[haproxy]}" "${p99[direct]}")    $(perround "${p99[ours]}" "${p99[prev]}" "${p99[direct]}")
 OUT

@@ -1,10 +1,11 @@
 // Package l4lb is the core of the platform's layer-4 (TCP) load balancer,
 // free of Caddy: backends and their health, the three selection algorithms,
-// active health checks, the per-connection rate-limited copy, and a server
-// that forwards accepted connections through the current Balancer.
+// active health checks, the per-connection rate-limited copy with idle
+// timeout, and the tracking of connections for a draining shutdown.
 //
-// The Caddy app (package l4lb/l4lbapp) and the config.yaml adapter (package
-// l4lb/lbyaml) are thin layers over it.
+// The caddy-l4 handler (package l4lb/l4balancer, module
+// layer4.handlers.balancer) and the config.yaml adapter (package l4lb/lbyaml)
+// are thin layers over it.
 package l4lb
 
 import (
@@ -15,7 +16,8 @@ import (
 )
 
 // Backend is one upstream address and the state that outlives a config
-// reload: its active connections (for leastconn) and its health.
+// reload: its active connections (for leastconn and max_connections) and
+// its health.
 type Backend struct {
 	Addr string
 
@@ -37,8 +39,33 @@ func NewBackend(addr string) *Backend {
 // Up reports whether the backend is in the pool.
 func (b *Backend) Up() bool { return b.up.Load() }
 
-// Active is the number of connections being forwarded to it.
+// Active is the number of connections being forwarded to it (and dials in
+// progress).
 func (b *Backend) Active() int64 { return b.active.Load() }
+
+// full reports whether the backend has reached limit (0 = no limit).
+func (b *Backend) full(limit int64) bool { return limit > 0 && b.active.Load() >= limit }
+
+// acquire counts a new connection unless the backend already has limit of
+// them (0 = no limit). It is exact under concurrent dials: the count is
+// taken before dialing and given back by release.
+func (b *Backend) acquire(limit int64) bool {
+	if limit <= 0 {
+		b.active.Add(1)
+		return true
+	}
+	for {
+		n := b.active.Load()
+		if n >= limit {
+			return false
+		}
+		if b.active.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (b *Backend) release() { b.active.Add(-1) }
 
 // observe records a health-check result and reports whether Up changed.
 func (b *Backend) observe(ok bool, fall, rise int) (changed bool) {
@@ -71,12 +98,12 @@ func (b *Backend) markDown() (changed bool) {
 	return b.up.Swap(false)
 }
 
-// dial connects to the backend within timeout. A host name is resolved at
+// Dial connects to the backend within timeout. A host name is resolved at
 // every dial, so that a container that comes back with a new address is
 // found. (net.Dialer.DialTCP would skip the resolver for IP literals, but
 // with no local address it binds the socket to the wildcard address before
 // connecting, golang/go#81620: an extra system call and bind-time port
 // allocation, which measured slower.)
-func (b *Backend) dial(timeout time.Duration) (net.Conn, error) {
+func (b *Backend) Dial(timeout time.Duration) (net.Conn, error) {
 	return net.DialTimeout("tcp", b.Addr, timeout)
 }

@@ -14,14 +14,17 @@ import (
 // Balancer forwards client connections to its backends. One Balancer is one
 // configuration; a reload builds a new one over the same Backend objects.
 type Balancer struct {
-	Name        string
-	Backends    []*Backend
-	Selector    Selector
-	BytesPerSec float64 // per connection and direction; 0 = unlimited
-	DialTimeout time.Duration
-	HealthCheck HealthCheck
-	Metrics     *Metrics // optional
-	Log         *zap.Logger
+	Name           string
+	Backends       []*Backend
+	Selector       Selector
+	BytesPerSec    float64 // per connection and direction; 0 = unlimited
+	DialTimeout    time.Duration
+	IdleTimeout    time.Duration // 0 = connections may idle forever
+	MaxConnections int64         // per backend; 0 = unlimited
+	HealthCheck    HealthCheck
+	Metrics        *Metrics // optional
+	Conns          *Conns
+	Log            *zap.Logger
 
 	checker *checker
 	series  map[*Backend]*backendSeries // metric children, resolved once in Start
@@ -74,20 +77,22 @@ func (b *Balancer) publishState(be *Backend) {
 	}
 }
 
-// candidates are the healthy backends not tried yet for this connection.
+// candidates are the healthy backends with room that were not tried yet for
+// this connection.
 func (b *Balancer) candidates(tried []*Backend) []*Backend {
 	out := make([]*Backend, 0, len(b.Backends))
 	for _, be := range b.Backends {
-		if be.Up() && !slices.Contains(tried, be) {
+		if be.Up() && !be.full(b.MaxConnections) && !slices.Contains(tried, be) {
 			out = append(out, be)
 		}
 	}
 	return out
 }
 
-// dial connects to a backend chosen for client, trying the next healthy one
-// whenever a dial fails (and taking the failed one out of the pool). It
-// returns nil when no backend could be reached.
+// dial connects to a backend chosen for client, trying the next candidate
+// whenever a dial fails (and taking the failed one out of the pool) or a
+// backend filled up meanwhile. It returns nil when no backend could be
+// reached; otherwise the backend's connection count includes this one.
 func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 	var tried []*Backend
 	for {
@@ -96,11 +101,15 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 			return nil, nil
 		}
 		be := b.Selector.Select(cands, client)
-		conn, err := be.dial(b.DialTimeout)
+		tried = append(tried, be)
+		if !be.acquire(b.MaxConnections) {
+			continue // filled up since candidates looked
+		}
+		conn, err := be.Dial(b.DialTimeout)
 		if err == nil {
 			return conn, be
 		}
-		tried = append(tried, be)
+		be.release()
 		if s := b.series[be]; s != nil {
 			s.dialFailures.Inc()
 		}
@@ -111,31 +120,51 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 	}
 }
 
-// serve forwards one client connection of srv.
-func (b *Balancer) serve(client net.Conn, srv *Server) {
+// Serve forwards one client connection and returns when both directions
+// have ended; it closes client. prefix holds bytes already read from the
+// client (by an earlier matcher) that must reach the backend first.
+//
+// Pass the raw *net.TCPConn whenever possible: then bulk transfers are
+// spliced by the kernel. Any other net.Conn (a TLS or recording wrapper)
+// works, with every byte copied through user space.
+func (b *Balancer) Serve(client net.Conn, prefix []byte) {
 	defer client.Close()
+	if !b.Conns.begin(client) {
+		return // shutting down
+	}
+	defer b.Conns.end(client)
 	var clientIP netip.Addr
 	if a, ok := client.RemoteAddr().(*net.TCPAddr); ok {
 		clientIP = a.AddrPort().Addr().Unmap()
 	}
 	backend, be := b.dial(clientIP)
 	if backend == nil {
-		// Every backend is down: close at once rather than leave the client hanging.
-		b.Log.Warn("no healthy backend; closing client connection", zap.String("client", client.RemoteAddr().String()))
+		// Every backend is down or full: close at once rather than leave
+		// the client hanging.
+		b.Log.Warn("no healthy backend with room; closing client connection", zap.String("client", client.RemoteAddr().String()))
 		return
 	}
-	defer srv.track(backend)()
+	defer be.release()
+	b.Conns.add(backend)
+	defer b.Conns.forget(backend)
 	defer backend.Close()
 
-	be.active.Add(1)
-	defer be.active.Add(-1)
 	s := b.series[be]
 	if s != nil {
 		s.connections.Inc()
 		s.active.Inc()
 		defer s.active.Dec()
 	}
-	up, down := pipe(client, backend, b.BytesPerSec, srv.run)
+	var up, down int64
+	if len(prefix) > 0 {
+		n, err := backend.Write(prefix)
+		up = int64(n)
+		if err != nil {
+			return
+		}
+	}
+	u, d := pipe(client, backend, copyOptions{bytesPerSec: b.BytesPerSec, idleTimeout: b.IdleTimeout}, b.Conns.run)
+	up, down = up+u, d
 	if s != nil {
 		s.toBackend.Add(float64(up))
 		s.toClient.Add(float64(down))

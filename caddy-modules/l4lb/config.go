@@ -13,53 +13,76 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// FileConfig is the config.yaml of one balancer (SPEC.md section 4):
+// Spec is one balancer as an operator writes it. Its keys are the same in a
+// balancer's config.yaml and in the JSON of the layer4.handlers.balancer
+// module, and both are checked by Spec.Settings alone, so a hand-written
+// layer4 JSON config gets exactly the validation config.yaml gets:
 //
-//	port: 9001
+//	name: user-lb                # the "lb" metrics label; default lb:<port> (config.yaml), "balancer" (JSON)
 //	algorithm: roundrobin        # roundrobin | leastconn | hashing
 //	backends: [user-service-1:5000, user-service-2:5000]
 //	rate: 100                    # MB/s per connection and direction (10^6 bytes); 0 or absent = unlimited
 //	health_check: {interval: 2s, timeout: 1s, fall: 3, rise: 2, type: tcp, path: /}
-//	metrics_port: 9100           # Prometheus /metrics over plain HTTP; 0 = none
-//	name: user-lb                # the "lb" metrics label; default lb:<port>
 //	dial_timeout: 2s
 //	drain_timeout: 10s           # at shutdown, how long established connections may finish
+//	idle_timeout: 5m             # close a connection idle in both directions that long; absent = never
+//	max_connections: 0           # per backend; a full backend is skipped like a down one; 0 = unlimited
+type Spec struct {
+	Name           string           `json:"name,omitempty" yaml:"name"`
+	Algorithm      string           `json:"algorithm" yaml:"algorithm"`
+	Backends       []string         `json:"backends" yaml:"backends"`
+	Rate           float64          `json:"rate,omitempty" yaml:"rate"`
+	HealthCheck    *HealthCheckSpec `json:"health_check,omitempty" yaml:"health_check"`
+	DialTimeout    string           `json:"dial_timeout,omitempty" yaml:"dial_timeout"`
+	DrainTimeout   string           `json:"drain_timeout,omitempty" yaml:"drain_timeout"`
+	IdleTimeout    string           `json:"idle_timeout,omitempty" yaml:"idle_timeout"`
+	MaxConnections int64            `json:"max_connections,omitempty" yaml:"max_connections"`
+}
+
+// HealthCheckSpec is the health_check block; absent fields take the
+// defaults of DefaultHealthCheck.
+type HealthCheckSpec struct {
+	Interval string `json:"interval,omitempty" yaml:"interval"`
+	Timeout  string `json:"timeout,omitempty" yaml:"timeout"`
+	Fall     *int   `json:"fall,omitempty" yaml:"fall"`
+	Rise     *int   `json:"rise,omitempty" yaml:"rise"`
+	Type     string `json:"type,omitempty" yaml:"type"`
+	Path     string `json:"path,omitempty" yaml:"path"`
+}
+
+// FileConfig is a balancer's config.yaml (SPEC.md section 4): a Spec plus
+// what belongs to the process around it:
+//
+//	port: 9001                   # listen on all interfaces
+//	metrics_port: 9100           # Prometheus /metrics over plain HTTP; 0 = none
 //	admin: localhost:2019        # Caddy's admin endpoint (for `caddy reload`); "off" disables it
 type FileConfig struct {
-	Port         int              `yaml:"port"`
-	Algorithm    string           `yaml:"algorithm"`
-	Backends     []string         `yaml:"backends"`
-	Rate         float64          `yaml:"rate"`
-	HealthCheck  *FileHealthCheck `yaml:"health_check"`
-	MetricsPort  *int             `yaml:"metrics_port"`
-	Name         string           `yaml:"name"`
-	DialTimeout  string           `yaml:"dial_timeout"`
-	DrainTimeout string           `yaml:"drain_timeout"`
-	Admin        string           `yaml:"admin"`
+	Port        int    `yaml:"port"`
+	MetricsPort *int   `yaml:"metrics_port"`
+	Admin       string `yaml:"admin"`
+	Spec        `yaml:",inline"`
 }
 
-// FileHealthCheck is the health_check block; absent fields take the defaults.
-type FileHealthCheck struct {
-	Interval string `yaml:"interval"`
-	Timeout  string `yaml:"timeout"`
-	Fall     *int   `yaml:"fall"`
-	Rise     *int   `yaml:"rise"`
-	Type     string `yaml:"type"`
-	Path     string `yaml:"path"`
-}
-
-// Settings is a validated configuration with every default filled in.
+// Settings is a validated balancer with every default filled in.
 type Settings struct {
-	Port         int
-	Name         string
-	Algorithm    string
-	Backends     []string
-	RateMBps     float64
-	HealthCheck  HealthCheck
-	MetricsPort  int
-	DialTimeout  time.Duration
-	DrainTimeout time.Duration
-	Admin        string
+	Name           string
+	Algorithm      string
+	Backends       []string
+	BytesPerSec    float64
+	HealthCheck    HealthCheck
+	DialTimeout    time.Duration
+	DrainTimeout   time.Duration
+	IdleTimeout    time.Duration // 0 = none
+	MaxConnections int64         // 0 = unlimited
+}
+
+// FileSettings is a validated config.yaml.
+type FileSettings struct {
+	Port        int
+	MetricsPort int
+	Admin       string
+	Spec        Spec // as written, with Name set: the handler's configuration
+	Settings
 }
 
 // Defaults for the optional settings.
@@ -68,20 +91,21 @@ const (
 	DefaultDialTimeout  = 2 * time.Second
 	DefaultDrainTimeout = 10 * time.Second
 	DefaultAdmin        = "localhost:2019"
+	DefaultName         = "balancer"
 )
 
 // ParseFile decodes and validates config.yaml. Errors name the offending
 // field; unknown keys are errors (a typo must not silently fall back to a
 // default).
-func ParseFile(data []byte) (Settings, error) {
+func ParseFile(data []byte) (FileSettings, error) {
 	var fc FileConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return Settings{}, errors.New("config is empty: port, algorithm and backends are required")
+			return FileSettings{}, errors.New("config is empty: port, algorithm and backends are required")
 		}
-		return Settings{}, fmt.Errorf("config: %s", friendlyYAMLError(err))
+		return FileSettings{}, fmt.Errorf("config: %s", friendlyYAMLError(err))
 	}
 	return fc.Settings()
 }
@@ -100,70 +124,88 @@ func friendlyYAMLError(err error) string {
 }
 
 // Settings validates fc and fills in defaults.
-func (fc FileConfig) Settings() (Settings, error) {
-	s := Settings{
-		Port:        fc.Port,
-		Name:        fc.Name,
-		Algorithm:   fc.Algorithm,
-		RateMBps:    fc.Rate,
-		HealthCheck: DefaultHealthCheck,
-		MetricsPort: DefaultMetricsPort,
-		Admin:       fc.Admin,
-	}
+func (fc FileConfig) Settings() (FileSettings, error) {
+	fs := FileSettings{Port: fc.Port, MetricsPort: DefaultMetricsPort, Admin: fc.Admin}
 	if fc.Port < 1 || fc.Port > 65535 {
-		return s, fmt.Errorf("port: must be 1-65535, got %d", fc.Port)
+		return fs, fmt.Errorf("port: must be 1-65535, got %d", fc.Port)
 	}
-	if s.Name == "" {
-		s.Name = Label(fc.Port)
+	fs.Spec = fc.Spec
+	if fs.Spec.Name == "" {
+		fs.Spec.Name = Label(fc.Port)
 	}
-	if _, err := NewSelector(fc.Algorithm); err != nil {
-		return s, fmt.Errorf("algorithm: %w", err)
+	var err error
+	if fs.Settings, err = fs.Spec.Settings(); err != nil {
+		return fs, err
 	}
-	if len(fc.Backends) == 0 {
-		return s, errors.New("backends: at least one backend (host:port) is required")
+	if fc.MetricsPort != nil {
+		fs.MetricsPort = *fc.MetricsPort
+	}
+	if fs.MetricsPort < 0 || fs.MetricsPort > 65535 {
+		return fs, fmt.Errorf("metrics_port: must be 0 (none) or 1-65535, got %d", fs.MetricsPort)
+	}
+	if fs.MetricsPort == fs.Port {
+		return fs, fmt.Errorf("metrics_port: must differ from port (%d)", fs.Port)
+	}
+	if fs.Admin == "" {
+		fs.Admin = DefaultAdmin
+	}
+	return fs, nil
+}
+
+// Settings validates s and fills in defaults. Errors name the field.
+func (s Spec) Settings() (Settings, error) {
+	out := Settings{
+		Name:           s.Name,
+		Algorithm:      s.Algorithm,
+		HealthCheck:    DefaultHealthCheck,
+		MaxConnections: s.MaxConnections,
+	}
+	if out.Name == "" {
+		out.Name = DefaultName
+	}
+	if _, err := NewSelector(s.Algorithm); err != nil {
+		return out, fmt.Errorf("algorithm: %w", err)
+	}
+	if len(s.Backends) == 0 {
+		return out, errors.New("backends: at least one backend (host:port) is required")
 	}
 	seen := map[string]bool{}
-	for i, b := range fc.Backends {
+	for i, b := range s.Backends {
 		if err := checkHostPort(b); err != nil {
-			return s, fmt.Errorf("backends[%d]: %w", i, err)
+			return out, fmt.Errorf("backends[%d]: %w", i, err)
 		}
 		if seen[b] {
-			return s, fmt.Errorf("backends[%d]: %q is listed twice", i, b)
+			return out, fmt.Errorf("backends[%d]: %q is listed twice", i, b)
 		}
 		seen[b] = true
 	}
-	s.Backends = fc.Backends
-	if fc.Rate < 0 {
-		return s, fmt.Errorf("rate: must be 0 (unlimited) or a positive number of MB/s, got %v", fc.Rate)
+	out.Backends = s.Backends
+	if s.Rate < 0 {
+		return out, fmt.Errorf("rate: must be 0 (unlimited) or a positive number of MB/s, got %v", s.Rate)
 	}
-	if fc.MetricsPort != nil {
-		s.MetricsPort = *fc.MetricsPort
-	}
-	if s.MetricsPort < 0 || s.MetricsPort > 65535 {
-		return s, fmt.Errorf("metrics_port: must be 0 (none) or 1-65535, got %d", s.MetricsPort)
-	}
-	if s.MetricsPort == s.Port {
-		return s, fmt.Errorf("metrics_port: must differ from port (%d)", s.Port)
+	out.BytesPerSec = MBps(s.Rate)
+	if s.MaxConnections < 0 {
+		return out, fmt.Errorf("max_connections: must be 0 (unlimited) or positive, got %d", s.MaxConnections)
 	}
 	var err error
-	if s.DialTimeout, err = duration("dial_timeout", fc.DialTimeout, DefaultDialTimeout); err != nil {
-		return s, err
+	if out.DialTimeout, err = duration("dial_timeout", s.DialTimeout, DefaultDialTimeout); err != nil {
+		return out, err
 	}
-	if s.DrainTimeout, err = duration("drain_timeout", fc.DrainTimeout, DefaultDrainTimeout); err != nil {
-		return s, err
+	if out.DrainTimeout, err = duration("drain_timeout", s.DrainTimeout, DefaultDrainTimeout); err != nil {
+		return out, err
 	}
-	if s.Admin == "" {
-		s.Admin = DefaultAdmin
+	if out.IdleTimeout, err = duration("idle_timeout", s.IdleTimeout, 0); err != nil {
+		return out, err
 	}
-	if hc := fc.HealthCheck; hc != nil {
-		if s.HealthCheck, err = hc.settings(); err != nil {
-			return s, err
+	if hc := s.HealthCheck; hc != nil {
+		if out.HealthCheck, err = hc.settings(); err != nil {
+			return out, err
 		}
 	}
-	return s, nil
+	return out, nil
 }
 
-func (hc FileHealthCheck) settings() (HealthCheck, error) {
+func (hc HealthCheckSpec) settings() (HealthCheck, error) {
 	out := DefaultHealthCheck
 	var err error
 	if out.Interval, err = duration("health_check.interval", hc.Interval, out.Interval); err != nil {
@@ -201,6 +243,7 @@ func (hc FileHealthCheck) settings() (HealthCheck, error) {
 	return out, nil
 }
 
+// duration parses a positive duration; empty means def.
 func duration(field, s string, def time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil

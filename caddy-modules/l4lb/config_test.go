@@ -11,7 +11,7 @@ func TestParseFileDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Port != 9001 || s.Name != "lb:9001" || s.RateMBps != 100 || len(s.Backends) != 2 ||
+	if s.Port != 9001 || s.Name != "lb:9001" || s.BytesPerSec != 100e6 || len(s.Backends) != 2 ||
 		s.HealthCheck != DefaultHealthCheck || s.MetricsPort != 9100 || s.DialTimeout != 2*time.Second ||
 		s.DrainTimeout != 10*time.Second || s.Admin != "localhost:2019" {
 		t.Fatalf("settings %+v", s)
@@ -27,7 +27,10 @@ health_check: {interval: 500ms, type: http, path: /healthz, rise: 1}
 		t.Fatal(err)
 	}
 	want := HealthCheck{Interval: 500 * time.Millisecond, Timeout: time.Second, Fall: 3, Rise: 1, Type: "http", Path: "/healthz"}
-	if s.HealthCheck != want || s.MetricsPort != 0 || s.Name != "post-lb" || s.RateMBps != 0 {
+	if s.Spec.Name != "post-lb" || s.Spec.Algorithm != "hashing" {
+		t.Fatalf("spec %+v", s.Spec)
+	}
+	if s.HealthCheck != want || s.MetricsPort != 0 || s.Name != "post-lb" || s.BytesPerSec != 0 || s.IdleTimeout != 0 || s.MaxConnections != 0 {
 		t.Fatalf("settings %+v", s)
 	}
 }
@@ -55,6 +58,8 @@ func TestParseFileErrorsNameTheField(t *testing.T) {
 		"port: 9001\nalgorithm: roundrobin\nbackends: [nohost]\n":   "backends[0]: want host:port",
 		"port: 9001\nalgorithm: roundrobin\nbackends: [a:0]\n":      "backends[0]: port",
 		"port: 9001\nalgorithm: roundrobin\nbackends: [a:1, a:1]\n": "backends[1]: \"a:1\" is listed twice",
+		"port: 9001\n" + base + "idle_timeout: 0s\n":                "idle_timeout: want a positive duration",
+		"port: 9001\n" + base + "max_connections: -1\n":             "max_connections: must be 0",
 	}
 	for yaml, want := range cases {
 		if _, err := ParseFile([]byte(yaml)); err == nil || !strings.Contains(err.Error(), want) {

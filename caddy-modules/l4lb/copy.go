@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,12 @@ func NewLimiter(bytesPerSec float64) *rate.Limiter {
 	lim := rate.NewLimiter(rate.Limit(bytesPerSec), burst)
 	lim.ReserveN(time.Now(), burst)
 	return lim
+}
+
+// copyOptions shape the copy of both directions of one connection.
+type copyOptions struct {
+	bytesPerSec float64       // per direction; 0 = unlimited
+	idleTimeout time.Duration // 0 = none
 }
 
 // copyLimited copies src to dst at most at lim's rate. x/time/rate is the
@@ -60,15 +67,16 @@ const smallCopySize = 16 << 10
 
 var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallCopySize); return &b }}
 
-// transfer copies one direction. Unlimited, it works like HAProxy's
-// splice-auto: short messages (most request/response traffic) go through
-// one read and one write each, which is fewer system calls than splice(2)
-// needs (a pipe, and two or three splices per message); once a read fills
-// the buffer, io.Copy between the two *net.TCPConn takes over and the kernel
-// splices the rest without copying it to user space.
-func transfer(dst, src net.Conn, bytesPerSec float64) (int64, error) {
-	if bytesPerSec > 0 {
-		return copyLimited(dst, src, NewLimiter(bytesPerSec))
+// transfer copies one direction until EOF or an error. With a limiter it is
+// the rate-limited loop. Without, it works like HAProxy's splice-auto: short
+// messages (most request/response traffic) go through one read and one
+// write each, which is fewer system calls than splice(2) needs (a pipe, and
+// two or three splices per message); once a read fills the buffer, io.Copy
+// takes over, and between two *net.TCPConn the kernel splices the rest
+// without copying it to user space.
+func transfer(dst, src net.Conn, lim *rate.Limiter) (int64, error) {
+	if lim != nil {
+		return copyLimited(dst, src, lim)
 	}
 	bp := smallBuffers.Get().(*[]byte)
 	buf := *bp
@@ -98,30 +106,90 @@ func transfer(dst, src net.Conn, bytesPerSec float64) (int64, error) {
 	}
 }
 
+// idleWatch is the last time either direction of a connection moved bytes.
+//
+// Each direction reads with a deadline a quarter of the idle timeout ahead
+// and restarts the copy when it passes; the count of bytes that copy moved
+// tells whether the window had traffic. That keeps the kernel's splice path
+// (nothing sees the bytes of a splice) at the price of precision: a
+// connection is closed between idle_timeout and 1.5 × idle_timeout after its
+// last byte in either direction.
+type idleWatch struct {
+	timeout time.Duration
+	last    atomic.Int64 // UnixNano
+}
+
+var errIdle = errors.New("idle timeout")
+
+func newIdleWatch(timeout time.Duration) *idleWatch {
+	w := &idleWatch{timeout: timeout}
+	w.last.Store(time.Now().UnixNano())
+	return w
+}
+
+// transferUntilIdle is transfer that gives up with errIdle once neither
+// direction has moved a byte for the idle timeout.
+func transferUntilIdle(dst, src net.Conn, lim *rate.Limiter, idle *idleWatch) (int64, error) {
+	if idle == nil {
+		return transfer(dst, src, lim)
+	}
+	window := idle.timeout / 4
+	var total int64
+	for {
+		if err := src.SetReadDeadline(time.Now().Add(window)); err != nil {
+			return total, err
+		}
+		n, err := transfer(dst, src, lim)
+		total += n
+		now := time.Now().UnixNano()
+		if n > 0 {
+			idle.last.Store(now)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return total, err
+		}
+		if now-idle.last.Load() >= int64(idle.timeout) {
+			return total, errIdle
+		}
+	}
+}
+
 type closeWriter interface{ CloseWrite() error }
 
 // pipe forwards both directions until both have ended. When one side
 // finishes sending (EOF), the other side's write half is closed, so a
 // half-close travels through the balancer; an error in either direction
-// closes both connections. It returns the bytes sent each way. run starts
-// the second direction on another goroutine.
-func pipe(client, backend net.Conn, bytesPerSec float64, run func(func())) (toBackend, toClient int64) {
+// (or the idle timeout) closes both connections. It returns the bytes sent
+// each way. run starts the second direction on another goroutine.
+func pipe(client, backend net.Conn, opt copyOptions, run func(func())) (toBackend, toClient int64) {
+	var idle *idleWatch
+	if opt.idleTimeout > 0 {
+		idle = newIdleWatch(opt.idleTimeout)
+	}
 	var finished atomic.Int32
 	done := make(chan struct{})
 	run(func() {
 		defer close(done)
-		toClient = forward(client, backend, bytesPerSec, &finished)
+		toClient = forward(client, backend, opt.limiter(), idle, &finished)
 	})
-	toBackend = forward(backend, client, bytesPerSec, &finished)
+	toBackend = forward(backend, client, opt.limiter(), idle, &finished)
 	<-done
 	return toBackend, toClient
+}
+
+// limiter is a new token bucket for one direction, or nil for no limit.
+func (o copyOptions) limiter() *rate.Limiter {
+	if o.bytesPerSec <= 0 {
+		return nil
+	}
+	return NewLimiter(o.bytesPerSec)
 }
 
 // forward copies src to dst, then passes the end on: a half-close while the
 // other direction still runs (the direction that ends last skips it, since
 // both connections are closed right after), or a full close after an error.
-func forward(dst, src net.Conn, bytesPerSec float64, finished *atomic.Int32) int64 {
-	n, err := transfer(dst, src, bytesPerSec)
+func forward(dst, src net.Conn, lim *rate.Limiter, idle *idleWatch, finished *atomic.Int32) int64 {
+	n, err := transferUntilIdle(dst, src, lim, idle)
 	last := finished.Add(1) == 2
 	if err == nil || errors.Is(err, io.EOF) {
 		if last {

@@ -4,8 +4,10 @@
 //	caddy run --config lb-configs/user-lb.yaml --adapter lbyaml
 //
 // starts a balancer, `caddy adapt` shows the JSON, and `caddy reload` applies
-// an edited file without dropping connections. The JSON has the l4lb app,
-// and an http app serving /metrics on metrics_port.
+// an edited file without dropping connections. The JSON has caddy-l4's
+// layer4 app with one server listening on the port, whose one route (no
+// matchers) hands every connection to our layer4.handlers.balancer, and an
+// http app serving /metrics on metrics_port.
 package lbyaml
 
 import (
@@ -15,9 +17,10 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/mholt/caddy-l4/layer4"
 
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
-	"github.com/caddysocial/platform/caddy-modules/l4lb/l4lbapp"
+	_ "github.com/caddysocial/platform/caddy-modules/l4lb/l4balancer" // the handler the config names
 )
 
 func init() {
@@ -40,26 +43,23 @@ func (Adapter) Adapt(body []byte, options map[string]any) ([]byte, []caddyconfig
 	return cfg, nil, err
 }
 
+// handlerConfig is the route's handler: the module name and the Spec's keys.
+type handlerConfig struct {
+	Handler string `json:"handler"`
+	l4lb.Spec
+}
+
 // Config is the Caddy config for validated settings.
-func Config(s l4lb.Settings) *caddy.Config {
-	app := l4lbapp.App{Balancers: []*l4lbapp.BalancerConfig{{
-		Name:      s.Name,
-		Listen:    ":" + strconv.Itoa(s.Port),
-		Algorithm: s.Algorithm,
-		Backends:  s.Backends,
-		RateMBps:  s.RateMBps,
-		HealthCheck: &l4lbapp.HealthCheckConfig{
-			Interval: caddy.Duration(s.HealthCheck.Interval),
-			Timeout:  caddy.Duration(s.HealthCheck.Timeout),
-			Fall:     s.HealthCheck.Fall,
-			Rise:     s.HealthCheck.Rise,
-			Type:     s.HealthCheck.Type,
-			Path:     s.HealthCheck.Path,
+func Config(s l4lb.FileSettings) *caddy.Config {
+	l4 := layer4.App{Servers: map[string]*layer4.Server{
+		s.Spec.Name: {
+			Listen: []string{":" + strconv.Itoa(s.Port)},
+			Routes: layer4.RouteList{{
+				HandlersRaw: []json.RawMessage{caddyconfig.JSON(handlerConfig{Handler: "balancer", Spec: s.Spec}, nil)},
+			}},
 		},
-		DialTimeout:  caddy.Duration(s.DialTimeout),
-		DrainTimeout: caddy.Duration(s.DrainTimeout),
-	}}}
-	apps := caddy.ModuleMap{"l4lb": caddyconfig.JSON(app, nil)}
+	}}
+	apps := caddy.ModuleMap{"layer4": caddyconfig.JSON(l4, nil)}
 	if s.MetricsPort > 0 {
 		apps["http"] = json.RawMessage(`{"servers":{"metrics":{` +
 			`"listen":[":` + strconv.Itoa(s.MetricsPort) + `"],` +

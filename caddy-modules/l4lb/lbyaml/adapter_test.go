@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,9 @@ import (
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
 )
 
+// backends are the listeners of the echo backends by address.
+var backends sync.Map
+
 // echoBackend greets with its name, then echoes lines.
 func echoBackend(t *testing.T, name string) string {
 	t.Helper()
@@ -28,6 +32,7 @@ func echoBackend(t *testing.T, name string) string {
 	}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	backends.Store(ln.Addr().String(), ln)
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -82,18 +87,41 @@ func TestAdaptShowsTheJSON(t *testing.T) {
 	}
 	var doc struct {
 		Admin struct{ Disabled bool }
-		Apps  map[string]json.RawMessage
+		Apps  struct {
+			Layer4 struct {
+				Servers map[string]struct {
+					Listen []string
+					Routes []struct {
+						Match  []json.RawMessage
+						Handle []map[string]any
+					}
+				}
+			}
+			HTTP json.RawMessage
+		}
 	}
 	if err := json.Unmarshal(cfg, &doc); err != nil {
 		t.Fatal(err)
 	}
-	l4 := string(doc.Apps["l4lb"])
-	for _, want := range []string{`"listen":":9001"`, `"algorithm":"roundrobin"`, `"user-service-2:5000"`, `"name":"test-lb"`} {
-		if !strings.Contains(l4, want) {
-			t.Errorf("l4lb app %s lacks %s", l4, want)
+	srv, ok := doc.Apps.Layer4.Servers["test-lb"]
+	if !ok || len(doc.Apps.Layer4.Servers) != 1 {
+		t.Fatalf("want one layer4 server named after the balancer: %s", cfg)
+	}
+	if len(srv.Listen) != 1 || srv.Listen[0] != ":9001" || len(srv.Routes) != 1 || len(srv.Routes[0].Match) != 0 ||
+		len(srv.Routes[0].Handle) != 1 {
+		t.Fatalf("want listen [:9001] and one route without matchers with one handler: %s", cfg)
+	}
+	h := srv.Routes[0].Handle[0]
+	if h["handler"] != "balancer" || h["algorithm"] != "roundrobin" || h["name"] != "test-lb" ||
+		fmt.Sprint(h["backends"]) != "[user-service-1:5000 user-service-2:5000]" || h["drain_timeout"] != "300ms" {
+		t.Errorf("handler %v", h)
+	}
+	for _, key := range []string{"port", "metrics_port", "admin"} {
+		if _, ok := h[key]; ok {
+			t.Errorf("the handler carries the process-level key %q: %v", key, h)
 		}
 	}
-	if !strings.Contains(string(doc.Apps["http"]), `":9100"`) || !doc.Admin.Disabled {
+	if !strings.Contains(string(doc.Apps.HTTP), `":9100"`) || !doc.Admin.Disabled {
 		t.Errorf("config %s", cfg)
 	}
 	_, _, err = Adapter{}.Adapt([]byte("port: 9001\nalgorithm: fastest\nbackends: [a:1]\n"), map[string]any{"filename": "lb-configs/user-lb.yaml"})
@@ -142,7 +170,7 @@ func TestReloadKeepsListenerAndConnections(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	if refused.Load() != 0 {
+	if refused.Load() != 0 || dialed.Load() == 0 {
 		t.Fatalf("%d of %d connections failed across the reload", refused.Load(), dialed.Load())
 	}
 	// The established connection still works, through the old backend.
@@ -202,4 +230,170 @@ func grep(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Reloads under a steady stream of new connections refuse or reset none.
+// caddy-l4 opens a new SO_REUSEPORT socket for each configuration and closes
+// the old one after the new one is serving; connections the kernel queued
+// on the old socket meanwhile are reset when it closes, unless
+// net.ipv4.tcp_migrate_req is 1 (Linux 5.14+), which moves them to the new
+// socket. docker-compose.yaml sets it for the balancers; this test sets it
+// for its network namespace (as root, like CI) and puts it back.
+func TestReloadsUnderConnectionStreamLoseNothing(t *testing.T) {
+	requireMigrateReq(t)
+	a, b := echoBackend(t, "a"), echoBackend(t, "b")
+	port := caddyrun.FreePort(t)
+	lbAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	load(t, config(port, 0, a))
+	t.Cleanup(func() { caddy.Stop() })
+
+	var failed, dialed atomic.Int32
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				dialed.Add(1)
+				if err := greetOnce(lbAddr); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	const reloads = 10
+	for i := range reloads {
+		time.Sleep(50 * time.Millisecond)
+		load(t, config(port, 0, []string{a, b}[i%2]))
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d connections across %d reloads, %d failed", dialed.Load(), reloads, failed.Load())
+	if dialed.Load() < 100 {
+		t.Fatalf("only %d connections: not a steady stream", dialed.Load())
+	}
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d connections failed across %d reloads; first: %v", failed.Load(), dialed.Load(), reloads, firstErr.Load())
+	}
+}
+
+// greetOnce connects, reads the backend's greeting and closes.
+func greetOnce(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err = bufio.NewReader(c).ReadString('\n')
+	return err
+}
+
+const migrateReq = "/proc/sys/net/ipv4/tcp_migrate_req"
+
+// requireMigrateReq sets net.ipv4.tcp_migrate_req to 1 for the test.
+func requireMigrateReq(t *testing.T) {
+	t.Helper()
+	old, err := os.ReadFile(migrateReq)
+	if err != nil {
+		t.Fatalf("%s: %v (Linux 5.14 or later is needed for loss-free reloads)", migrateReq, err)
+	}
+	if strings.TrimSpace(string(old)) == "1" {
+		return
+	}
+	if err := os.WriteFile(migrateReq, []byte("1"), 0o644); err != nil {
+		t.Fatalf("set %s to 1 (run as root, or `sysctl -w net.ipv4.tcp_migrate_req=1`): %v", migrateReq, err)
+	}
+	t.Cleanup(func() { os.WriteFile(migrateReq, old, 0o644) })
+}
+
+// A backend that is down stays down across a reload: its state lives in
+// the usage pool, and the new configuration's first check confirms it.
+func TestReloadKeepsADownBackendDown(t *testing.T) {
+	live, dead := echoBackend(t, "live"), echoBackend(t, "dead")
+	port, metricsPort := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	cfg := func(rate int) string {
+		return fmt.Sprintf("port: %d\nalgorithm: roundrobin\nbackends: [%s, %s]\nrate: %d\nname: test-lb\nmetrics_port: %d\n"+
+			"admin: \"off\"\nhealth_check: {interval: 50ms, timeout: 200ms, fall: 1, rise: 3}\n", port, live, dead, rate, metricsPort)
+	}
+	stopBackend(t, dead)
+	load(t, cfg(0))
+	t.Cleanup(func() { caddy.Stop() })
+	upSeries := fmt.Sprintf(`l4lb_backend_up{backend=%q,lb="test-lb"}`, dead)
+	waitMetric(t, metricsPort, upSeries+" 0")
+
+	load(t, cfg(50)) // any change makes a new configuration
+	for range 10 {
+		if text := scrape(t, metricsPort); !strings.Contains(text, upSeries+" 0") {
+			t.Fatalf("after the reload the dead backend is not down:\n%s", grep(text, "l4lb_backend_up"))
+		}
+		_, _, name := greet(t, fmt.Sprintf("127.0.0.1:%d", port))
+		if name != "live" {
+			t.Fatalf("a connection went to %s after the reload", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Renaming a balancer moves its series to the new name; none stay behind
+// under the old one (they would feed lb:l4lb_backend_up:sum forever).
+func TestRenameLeavesNoStaleSeries(t *testing.T) {
+	a := echoBackend(t, "a")
+	port, metricsPort := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	named := func(name string) string {
+		return strings.Replace(config(port, metricsPort, a), "name: test-lb", "name: "+name, 1)
+	}
+	load(t, named("old-name"))
+	t.Cleanup(func() { caddy.Stop() })
+	waitMetric(t, metricsPort, `l4lb_backend_up{backend="`+a+`",lb="old-name"} 1`)
+	load(t, named("new-name"))
+	text := scrape(t, metricsPort)
+	if !strings.Contains(text, `l4lb_backend_up{backend="`+a+`",lb="new-name"} 1`) {
+		t.Fatalf("no series under the new name:\n%s", grep(text, "l4lb_"))
+	}
+	if strings.Contains(text, `lb="old-name"`) {
+		t.Fatalf("series left under the old name:\n%s", grep(text, "l4lb_"))
+	}
+}
+
+// stopBackend closes the listener of an echoBackend: new connections to it
+// are refused from now on.
+func stopBackend(t *testing.T, addr string) {
+	t.Helper()
+	stopped, ok := backends.LoadAndDelete(addr)
+	if !ok {
+		t.Fatalf("%s is not a test backend", addr)
+	}
+	stopped.(net.Listener).Close()
+}
+
+func scrape(t *testing.T, port int) string {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return string(body)
+}
+
+func waitMetric(t *testing.T, port int, line string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		text := scrape(t, port)
+		if strings.Contains(text, line) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics never showed %s:\n%s", line, grep(text, "l4lb_"))
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package l4lb
+package l4balancer
 
 import (
 	"net"
@@ -6,13 +6,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
 func TestTCPHealthCheckTakesOutAndBringsBack(t *testing.T) {
 	be := newBackend(t, "a")
 	addr := be.addr()
-	hc := HealthCheck{Interval: 30 * time.Millisecond, Timeout: 200 * time.Millisecond, Fall: 3, Rise: 2, Type: "tcp"}
-	_, bal := startLB(t, RoundRobin, []string{addr}, lbOptions{health: hc})
+	hc := l4lb.HealthCheck{Interval: 30 * time.Millisecond, Timeout: 200 * time.Millisecond, Fall: 3, Rise: 2, Type: "tcp"}
+	_, bal := startLB(t, l4lb.RoundRobin, []string{addr}, lbOptions{health: hc})
 	b := bal.Backends[0]
 	if !b.Up() {
 		t.Fatal("a backend must start healthy")
@@ -54,8 +56,8 @@ func TestHTTPHealthCheckUsesPathAndStatus(t *testing.T) {
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
-	hc := HealthCheck{Interval: 30 * time.Millisecond, Timeout: 200 * time.Millisecond, Fall: 2, Rise: 2, Type: "http", Path: "/healthz"}
-	_, bal := startLB(t, RoundRobin, []string{ln.Addr().String()}, lbOptions{health: hc})
+	hc := l4lb.HealthCheck{Interval: 30 * time.Millisecond, Timeout: 200 * time.Millisecond, Fall: 2, Rise: 2, Type: "http", Path: "/healthz"}
+	_, bal := startLB(t, l4lb.RoundRobin, []string{ln.Addr().String()}, lbOptions{health: hc})
 	b := bal.Backends[0]
 	waitFor(t, "the first check, at once", func() bool { return hits.Load() >= 1 })
 	if !b.Up() {
@@ -65,22 +67,4 @@ func TestHTTPHealthCheckUsesPathAndStatus(t *testing.T) {
 	waitFor(t, "503 to take the backend out", func() bool { return !b.Up() })
 	healthy.Store(true)
 	waitFor(t, "200 to bring it back", b.Up)
-}
-
-func TestObserveCountsConsecutiveResults(t *testing.T) {
-	b := NewBackend("x:1")
-	seq := []struct {
-		ok     bool
-		wantUp bool
-	}{{false, true}, {false, true}, {true, true}, {false, true}, {false, true}, {false, false},
-		{true, false}, {false, false}, {true, false}, {true, true}}
-	for i, s := range seq {
-		b.observe(s.ok, 3, 2)
-		if b.Up() != s.wantUp {
-			t.Fatalf("step %d (ok=%v): up=%v, want %v", i, s.ok, b.Up(), s.wantUp)
-		}
-	}
-	if !b.markDown() || b.Up() {
-		t.Fatal("markDown did not take the backend out")
-	}
 }

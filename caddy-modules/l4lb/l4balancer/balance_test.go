@@ -1,19 +1,20 @@
-package l4lb
+package l4balancer
 
 import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestRoundRobinTakesEachBackendInTurn(t *testing.T) {
 	a, b, c := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "c")
-	lb, _ := startLB(t, RoundRobin, addrs(a, b, c), lbOptions{})
+	lb, _ := startLB(t, l4lb.RoundRobin, addrs(a, b, c), lbOptions{})
 	var got string
 	for range 6 {
 		cl := dial(t, lb.Addr())
@@ -27,7 +28,7 @@ func TestRoundRobinTakesEachBackendInTurn(t *testing.T) {
 
 func TestLeastConnFollowsActiveConnections(t *testing.T) {
 	a, b, c := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "c")
-	lb, bal := startLB(t, LeastConn, addrs(a, b, c), lbOptions{})
+	lb, bal := startLB(t, l4lb.LeastConn, addrs(a, b, c), lbOptions{})
 	active := func(i int) int64 { return bal.Backends[i].Active() }
 
 	// All idle: ties are broken in turn.
@@ -68,7 +69,7 @@ func TestLeastConnFollowsActiveConnections(t *testing.T) {
 
 func TestHashingIsStickyPerClientIPAndOnlyMovesTheLostBackendsClients(t *testing.T) {
 	a, b, c := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "c")
-	lb, bal := startLB(t, Hashing, addrs(a, b, c), lbOptions{})
+	lb, bal := startLB(t, l4lb.Hashing, addrs(a, b, c), lbOptions{})
 	const clients = 30
 	before := map[string]string{}
 	counts := map[string]int{}
@@ -114,7 +115,7 @@ func TestFailedDialIsRetriedOnTheNextBackend(t *testing.T) {
 	dead := newBackend(t, "dead")
 	dead.stop()
 	live := newBackend(t, "live")
-	lb, bal := startLB(t, RoundRobin, addrs(dead, live), lbOptions{})
+	lb, bal := startLB(t, l4lb.RoundRobin, addrs(dead, live), lbOptions{})
 	for range 3 {
 		if cl := dial(t, lb.Addr()); cl.backend != "live" {
 			t.Fatalf("went to %s", cl.backend)
@@ -138,13 +139,13 @@ func TestAllBackendsDownClosesTheClientAtOnce(t *testing.T) {
 	a, b := newBackend(t, "a"), newBackend(t, "b")
 	a.stop()
 	b.stop()
-	lb, _ := startLB(t, LeastConn, addrs(a, b), lbOptions{})
+	lb, _ := startLB(t, l4lb.LeastConn, addrs(a, b), lbOptions{})
 	for range 2 { // first by failed dials, then with both already out
 		c, err := net.Dial("tcp", lb.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetReadDeadline(timeNowPlus(2))
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
 		buf := make([]byte, 1)
 		_, err = c.Read(buf)
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
@@ -161,9 +162,9 @@ func TestAllBackendsDownClosesTheClientAtOnce(t *testing.T) {
 func TestBackendsByHostNameAndByIP(t *testing.T) {
 	a := newBackend(t, "a")
 	_, port, _ := net.SplitHostPort(a.addr())
-	byName, byIP := NewBackend(net.JoinHostPort("localhost", port)), NewBackend(a.addr())
-	for _, be := range []*Backend{byName, byIP} {
-		conn, err := be.dial(time.Second)
+	byName, byIP := l4lb.NewBackend(net.JoinHostPort("localhost", port)), l4lb.NewBackend(a.addr())
+	for _, be := range []*l4lb.Backend{byName, byIP} {
+		conn, err := be.Dial(time.Second)
 		if err != nil {
 			t.Fatalf("dial %s: %v", be.Addr, err)
 		}
@@ -173,58 +174,8 @@ func TestBackendsByHostNameAndByIP(t *testing.T) {
 		}
 		conn.Close()
 	}
-	lb, _ := startLB(t, RoundRobin, []string{byName.Addr}, lbOptions{})
+	lb, _ := startLB(t, l4lb.RoundRobin, []string{byName.Addr}, lbOptions{})
 	if cl := dial(t, lb.Addr()); cl.backend != "a" {
 		t.Fatalf("through a balancer with a host-name backend: reached %q", cl.backend)
-	}
-}
-
-// A backend that never answers the handshake costs the client one dial
-// timeout, after which the connection goes to the next backend.
-func TestDialTimeoutThenNextBackend(t *testing.T) {
-	silent := silentBackend(t)
-	live := newBackend(t, "live")
-	lb, bal := startLB(t, RoundRobin, []string{silent, live.addr()}, lbOptions{dialTimeout: 300 * time.Millisecond})
-	start := time.Now()
-	cl := dial(t, lb.Addr())
-	took := time.Since(start)
-	if cl.backend != "live" {
-		t.Fatalf("went to %s", cl.backend)
-	}
-	if took < 250*time.Millisecond || took > 2*time.Second {
-		t.Fatalf("the first byte took %v, want about the 300ms dial timeout", took)
-	}
-	if bal.Backends[0].Up() {
-		t.Fatal("the backend whose dial timed out is still up")
-	}
-}
-
-// silentBackend is an address whose SYNs go unanswered: a listener with a
-// full accept queue that never accepts (Linux drops further SYNs).
-func silentBackend(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-	// Fill the accept queue (backlog 0 holds one connection).
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return addr // this one was not answered: the queue is full
-		}
-		t.Cleanup(func() { c.Close() })
 	}
 }

@@ -1,4 +1,4 @@
-package l4lb
+package l4balancer
 
 import (
 	"bytes"
@@ -8,16 +8,17 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
 func TestForwardsLargePayloadsByteExactBothWaysWithHalfClose(t *testing.T) {
 	for _, rate := range []float64{0, 400e6} { // kernel splice path, and the limited copy loop
 		t.Run(fmt.Sprintf("rate=%v", rate), func(t *testing.T) {
 			be := newBackend(t, "echo")
-			lb, _ := startLB(t, RoundRobin, addrs(be), lbOptions{bytesPerSec: rate})
+			lb, _ := startLB(t, l4lb.RoundRobin, addrs(be), lbOptions{bytesPerSec: rate})
 			cl := dial(t, lb.Addr())
 			payload := make([]byte, 24<<20)
 			rand.Read(payload)
@@ -64,7 +65,7 @@ func TestHalfCloseFromTheBackend(t *testing.T) {
 			}()
 		}
 	}()
-	lb, _ := startLB(t, RoundRobin, []string{ln.Addr().String()}, lbOptions{})
+	lb, _ := startLB(t, l4lb.RoundRobin, []string{ln.Addr().String()}, lbOptions{})
 	c, err := net.Dial("tcp", lb.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestRateLimitHoldsWithinFivePercent(t *testing.T) {
 	const seconds = 3.0
 	size := int(rateMBps * 1e6 * seconds)
 	measure := func(t *testing.T, backendAddr string, upload bool) float64 {
-		lb, _ := startLB(t, RoundRobin, []string{backendAddr}, lbOptions{bytesPerSec: MBps(rateMBps)})
+		lb, _ := startLB(t, l4lb.RoundRobin, []string{backendAddr}, lbOptions{bytesPerSec: l4lb.MBps(rateMBps)})
 		c, err := net.Dial("tcp", lb.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -143,32 +144,29 @@ func TestRateLimitHoldsWithinFivePercent(t *testing.T) {
 		}
 		return float64(size) / time.Since(start).Seconds() / 1e6
 	}
+	// The limit must never be beaten: one measurement above +5% fails. A
+	// measurement below -5% is retried (up to three tries), since a busy
+	// machine (the race detector on 2 cores) can starve a transfer.
 	for _, dir := range []string{"upload", "download"} {
 		t.Run(dir, func(t *testing.T) {
 			n := 0
 			if dir == "download" {
 				n = size
 			}
-			got := measure(t, sinkBackend(t, n), dir == "upload")
-			t.Logf("%s: %.3f MB/s with rate %.1f MB/s", dir, got, rateMBps)
-			if got > rateMBps*1.05 || got < rateMBps*0.95 {
-				t.Fatalf("%s rate %.3f MB/s, want %.1f ±5%%", dir, got, rateMBps)
+			backend := sinkBackend(t, n)
+			for try := 1; ; try++ {
+				got := measure(t, backend, dir == "upload")
+				t.Logf("%s, try %d: %.3f MB/s with rate %.1f MB/s", dir, try, got, rateMBps)
+				if got > rateMBps*1.05 {
+					t.Fatalf("%s rate %.3f MB/s beats the limit %.1f by more than 5%%", dir, got, rateMBps)
+				}
+				if got >= rateMBps*0.95 {
+					return
+				}
+				if try == 3 {
+					t.Fatalf("%s rate %.3f MB/s, want %.1f ±5%% (three tries)", dir, got, rateMBps)
+				}
 			}
 		})
-	}
-}
-
-func TestLimiterBurst(t *testing.T) {
-	if b := NewLimiter(MBps(100)).Burst(); b != 10_000_000 {
-		t.Fatalf("burst at 100 MB/s = %d, want a tenth of a second (10 MB)", b)
-	}
-	if b := NewLimiter(MBps(0.1)).Burst(); b != MinBurst {
-		t.Fatalf("burst at 0.1 MB/s = %d, want the 64 KiB minimum", b)
-	}
-	if tokens := NewLimiter(MBps(1)).Tokens(); tokens > 1000 {
-		t.Fatalf("a new bucket holds %.0f tokens, want it empty", tokens)
-	}
-	if !strings.Contains(fmt.Sprint(MBps(1)), "1e+06") {
-		t.Fatalf("1 MB/s = %v bytes/s, want 10^6", MBps(1))
 	}
 }

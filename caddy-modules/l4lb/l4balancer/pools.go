@@ -1,0 +1,94 @@
+package l4balancer
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
+)
+
+// Usage pools: state that outlives one configuration.
+var (
+	// backend address -> backendHandle: health and connection counts.
+	backendPool = caddy.NewUsagePool()
+	// balancer name + backend address -> seriesHandle: the metric series
+	// of that pair, deleted when no configuration has the pair any more
+	// (a renamed balancer or a removed backend leaves no stale series).
+	seriesPool = caddy.NewUsagePool()
+	// connsKey -> *connsHandle: every connection being forwarded.
+	connsPool = caddy.NewUsagePool()
+)
+
+const connsKey = "conns"
+
+type backendHandle struct{ *l4lb.Backend }
+
+func (backendHandle) Destruct() error { return nil }
+
+type seriesHandle struct{ lb, backend string }
+
+func (s seriesHandle) Destruct() error {
+	metrics.Forget(s.lb, s.backend)
+	return nil
+}
+
+// loadBackend takes the shared state of addr and a reference to the metric
+// series of (lb, addr).
+func loadBackend(lb, addr string) (*l4lb.Backend, error) {
+	val, _, err := backendPool.LoadOrNew(addr, func() (caddy.Destructor, error) {
+		return backendHandle{l4lb.NewBackend(addr)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := seriesPool.LoadOrNew(lb+"\x00"+addr, func() (caddy.Destructor, error) {
+		return seriesHandle{lb, addr}, nil
+	}); err != nil {
+		backendPool.Delete(addr)
+		return nil, err
+	}
+	return val.(backendHandle).Backend, nil
+}
+
+func releaseBackend(lb, addr string) {
+	backendPool.Delete(addr)
+	seriesPool.Delete(lb + "\x00" + addr)
+}
+
+func loadConns(logger *zap.Logger) (*connsHandle, error) {
+	val, _, err := connsPool.LoadOrNew(connsKey, func() (caddy.Destructor, error) {
+		c, err := l4lb.NewConns(logger)
+		if err != nil {
+			return nil, err
+		}
+		return &connsHandle{Conns: c, logger: logger}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return val.(*connsHandle), nil
+}
+
+// The collectors are process-wide, so counters survive reloads; each config
+// load registers them into its own registry.
+var (
+	metricsOnce sync.Once
+	metrics     *l4lb.Metrics
+)
+
+func registerMetrics(ctx caddy.Context) (*l4lb.Metrics, error) {
+	metricsOnce.Do(func() { metrics = l4lb.NewMetrics() })
+	for _, c := range metrics.Collectors() {
+		if err := ctx.GetMetricsRegistry().Register(c); err != nil {
+			if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
+				return nil, fmt.Errorf("register metrics: %w", err)
+			}
+		}
+	}
+	return metrics, nil
+}
