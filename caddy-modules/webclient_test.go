@@ -92,6 +92,20 @@ func TestWebClientHasNoInlineCodeOrHTMLSinks(t *testing.T) {
 	})
 }
 
+// index.html preloads every module, so the first screen has no import
+// waterfall; a module added without its preload would slow it down.
+func TestWebClientPreloadsEveryModule(t *testing.T) {
+	index, err := os.ReadFile("../web/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walkWeb(t, "../web", func(rel string, _ []byte) {
+		if filepath.Ext(rel) == ".js" && rel != "js/app.js" && !strings.Contains(string(index), `<link rel="modulepreload" href="/`+rel+`">`) {
+			t.Errorf("index.html does not preload /%s", rel)
+		}
+	})
+}
+
 func walkWeb(t *testing.T, root string, fn func(rel string, src []byte)) {
 	t.Helper()
 	n := 0
