@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,26 +41,24 @@ func TestWebClient(t *testing.T) {
 	alice := b.person(t, "alice", 1100, 900)
 	bob := b.person(t, "bob", 390, 844) // a phone-sized screen
 
-	// First page, cold cache: its weight and time to interactive.
-	alice.do("open the client", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`form button[type=submit]`)))
-	perf := eval[struct {
-		Ready, DOMInteractive, Load float64
-		Bytes, Files                int
-	}](alice, `(async () => {
-	  while (!performance.getEntriesByName('app-ready').length) await new Promise((r) => setTimeout(r, 20));
-	  await new Promise((r) => setTimeout(r, 300)); // late resources (the icon)
-	  const nav = performance.getEntriesByType('navigation')[0];
-	  const res = performance.getEntriesByType('resource');
-	  return {
-	    Ready: performance.getEntriesByName('app-ready')[0].startTime,
-	    DOMInteractive: nav.domInteractive, Load: nav.loadEventEnd,
-	    Bytes: [nav, ...res].reduce((n, e) => n + e.encodedBodySize, 0), Files: res.length + 1,
-	  };
-	})()`)
-	t.Logf("web: first page %d files, %.1f KB compressed; interactive (app-ready) at %.0f ms, domInteractive %.0f ms, load %.0f ms",
-		perf.Files, float64(perf.Bytes)/1024, perf.Ready, perf.DOMInteractive, perf.Load)
-	if perf.Bytes > 100<<10 || perf.Bytes == 0 {
-		t.Errorf("first page weighs %d bytes compressed, budget 100 KiB", perf.Bytes)
+	// First page, cold cache (a fresh browser context each time): its weight
+	// and time to interactive, over a few loads; Alice's is the last.
+	var samples []firstPageLoad
+	for i := range 4 {
+		p := alice
+		if i < 3 {
+			p = b.person(t, fmt.Sprintf("visitor%d", i), 1100, 900)
+		}
+		samples = append(samples, firstPage(p, base))
+	}
+	slices.SortFunc(samples, func(x, y firstPageLoad) int { return cmp.Compare(x.Ready, y.Ready) })
+	med := samples[len(samples)/2]
+	t.Logf("web: first page %d files, %.1f KB compressed; interactive (app-ready mark) median %.0f ms (min %.0f, max %.0f) over %d cold loads; median load's domInteractive %.0f ms, load event %.0f ms",
+		med.Files, float64(med.Bytes)/1024, med.Ready, samples[0].Ready, samples[len(samples)-1].Ready, len(samples), med.DOMInteractive, med.Load)
+	for _, s := range samples {
+		if s.Bytes > 100<<10 || s.Bytes == 0 {
+			t.Errorf("first page weighs %d bytes compressed, budget 100 KiB", s.Bytes)
+		}
 	}
 	alice.checkPage("login page")
 
@@ -156,4 +156,29 @@ func TestWebClient(t *testing.T) {
 	}
 	alice.checkPage("account")
 	bob.checkPage("end")
+}
+
+type firstPageLoad struct {
+	Ready, DOMInteractive, Load float64 // ms from navigation start
+	Bytes, Files                int     // compressed bodies of the document and every resource
+}
+
+// firstPage opens the client and reads the navigation and resource timing:
+// interactive is the app's "app-ready" mark, set once its first screen is
+// rendered and its handlers attached.
+func firstPage(p *person, base string) firstPageLoad {
+	p.t.Helper()
+	p.do("open the client", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`form button[type=submit]`)))
+	return eval[firstPageLoad](p, `(async () => {
+	  while (!performance.getEntriesByName('app-ready').length) await new Promise((r) => setTimeout(r, 20));
+	  while (!performance.getEntriesByType('navigation')[0].loadEventEnd) await new Promise((r) => setTimeout(r, 20));
+	  await new Promise((r) => setTimeout(r, 200)); // the icon may come after the load event
+	  const nav = performance.getEntriesByType('navigation')[0];
+	  const res = performance.getEntriesByType('resource');
+	  return {
+	    Ready: performance.getEntriesByName('app-ready')[0].startTime,
+	    DOMInteractive: nav.domInteractive, Load: nav.loadEventEnd,
+	    Bytes: [nav, ...res].reduce((n, e) => n + e.encodedBodySize, 0), Files: res.length + 1,
+	  };
+	})()`)
 }
