@@ -232,11 +232,23 @@ func (p *person) text(sel string) string {
 // waitText waits until an element matching sel has exactly this text.
 func (p *person) waitText(what, sel, want string, timeout time.Duration) {
 	p.t.Helper()
+	p.waitFor(what, sel, fmt.Sprintf(`(e) => e.textContent === %q`, want), timeout)
+}
+
+// waitTextPrefix waits until an element matching sel has text starting with prefix.
+func (p *person) waitTextPrefix(what, sel, prefix string, timeout time.Duration) {
+	p.t.Helper()
+	p.waitFor(what, sel, fmt.Sprintf(`(e) => e.textContent.startsWith(%q)`, prefix), timeout)
+}
+
+// waitFor waits until an element matching sel satisfies the JavaScript predicate.
+func (p *person) waitFor(what, sel, pred string, timeout time.Duration) {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, timeout+5*time.Second)
 	defer cancel()
-	expr := fmt.Sprintf(`[...document.querySelectorAll(%q)].some((e) => e.textContent === %q)`, sel, want)
+	expr := fmt.Sprintf(`[...document.querySelectorAll(%q)].some(%s)`, sel, pred)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		p.t.Fatalf("%s: %s: no %s with text %q within %s: %v", p.name, what, sel, want, timeout, err)
+		p.t.Fatalf("%s: %s: no %s where %s within %s: %v", p.name, what, sel, pred, timeout, err)
 	}
 }
 

@@ -44,9 +44,13 @@ func TestWebClient(t *testing.T) {
 	// First page, cold cache (a fresh browser context each time): its weight
 	// and time to interactive, over a few loads; Alice's is the last.
 	var samples []firstPageLoad
+	visitor := b.person(t, "visitor", 1100, 900)
 	for i := range 4 {
 		p := alice
-		if i < 3 {
+		switch {
+		case i == 0:
+			p = visitor
+		case i < 3:
 			p = b.person(t, fmt.Sprintf("visitor%d", i), 1100, 900)
 		}
 		samples = append(samples, firstPage(p, base))
@@ -61,6 +65,16 @@ func TestWebClient(t *testing.T) {
 		}
 	}
 	alice.checkPage("login page")
+
+	// The hourly login limit, explained with the wait from Retry-After.
+	limited := newAccount(t, "limited") // one login
+	for range 9 {
+		login(t, limited)
+	}
+	visitor.do("eleventh login", typeInto(`input[name=email]`, limited.email), typeInto(`input[name=password]`, limited.password+enter))
+	visitor.waitTextPrefix("login limit", `main .message.error`,
+		"This account has already logged in 10 times in the last hour, the most allowed. Please try again in ", 15*time.Second)
+	visitor.checkPage("login limit")
 
 	// Both sign up (then are logged in) and log out; Alice logs back in by
 	// keyboard after a wrong password.

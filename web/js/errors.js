@@ -12,6 +12,9 @@ export function duration(seconds) {
   return rest ? `${plural(hours, 'hour')} ${plural(rest, 'minute')}` : plural(hours, 'hour');
 }
 
+/** For an id that is not a UUID, checked before asking the server. */
+export const NOT_AN_ID = 'That is not a user id. An id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427.';
+
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function waitText(err) {
@@ -68,7 +71,7 @@ const ACTIONS = {
   friendAdd: {
     400: (err) => (/yourself/i.test(err.serverMessage)
       ? 'That is your own id. Enter the id of someone else.'
-      : 'That is not a user id. An id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427.'),
+      : NOT_AN_ID),
     404: 'No user with that id has a profile yet.',
     409: 'Create your profile first: friends are kept with your profile.',
   },
@@ -79,7 +82,7 @@ const ACTIONS = {
       : 'Write something first: a post cannot be empty.'),
   },
   lookup: {
-    400: 'That is not a user id. An id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427.',
+    400: NOT_AN_ID,
     404: 'No user with that id has a profile.',
   },
   feed: {},

@@ -8,7 +8,7 @@ export function loginView(root, {notice}) {
   const msg = messageArea();
   const email = field('Email', {type: 'email', name: 'email', autocomplete: 'username', required: true});
   const password = field('Password', {type: 'password', name: 'password', autocomplete: 'current-password', required: true});
-  const form = h('form', {novalidate: true, 'aria-labelledby': 'login-title', onsubmit: async (e) => {
+  const form = h('form', {novalidate: true, 'aria-labelledby': 'login-title', 'aria-describedby': 'login-limits', onsubmit: async (e) => {
     e.preventDefault();
     msg.clear();
     if (!email.input.value.trim() || !password.input.value) {
@@ -30,11 +30,10 @@ export function loginView(root, {notice}) {
   email.wrap, password.wrap, msg.el,
   h('button', {type: 'submit'}, 'Log in'));
 
-  const info = h('details', {class: 'limits'},
-    h('summary', null, 'About login limits'),
-    h('p', null, 'To keep accounts safe, each account can log in at most 10 times in any hour. ',
-      'After several wrong passwords in a row, logging in to that account pauses for a while. ',
-      'If that happens, this page tells you how long to wait.'));
+  // The gateway's limits, said before they bite; a 429 says how long to wait.
+  const info = h('p', {class: 'hint limits', id: 'login-limits'},
+    'To keep accounts safe, each account can log in at most 10 times an hour, and after several wrong ',
+    'passwords logging in to it pauses for a while. If that happens, this page tells you how long to wait.');
 
   root.append(h('section', {class: 'card narrow'},
     h('h1', {id: 'login-title'}, 'Log in'),

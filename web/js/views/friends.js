@@ -1,5 +1,6 @@
 // My friends with their usernames; add by user id; remove.
 import {api, list, UUID_RE} from '../api.js';
+import {NOT_AN_ID} from '../errors.js';
 import {busy, field, h, messageArea, replace} from '../dom.js';
 import {session} from '../session.js';
 import {failure, myIdBlock} from './shared.js';
@@ -19,7 +20,7 @@ export function friendsView(root) {
     msg.clear();
     const id = friendId.input.value.trim();
     if (!UUID_RE.test(id)) {
-      msg.error('That is not a user id. An id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427.');
+      msg.error(NOT_AN_ID);
       friendId.input.focus();
       return;
     }

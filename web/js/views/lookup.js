@@ -1,5 +1,6 @@
 // Look up a user by id: their profile and posts (also #/user/<id>).
 import {api, list, UUID_RE} from '../api.js';
+import {NOT_AN_ID} from '../errors.js';
 import {busy, field, h, messageArea, replace} from '../dom.js';
 import {session} from '../session.js';
 import {failure, postList} from './shared.js';
@@ -13,7 +14,7 @@ export function lookupView(root, {param, navigate}) {
     e.preventDefault();
     const id = userId.input.value.trim();
     if (!UUID_RE.test(id)) {
-      msg.error('That is not a user id. An id looks like 1b4e28ba-2fa1-11d2-883f-0016d3cca427.');
+      msg.error(NOT_AN_ID);
       userId.input.focus();
       return;
     }
