@@ -20,7 +20,7 @@ COPIES := user-service/internal/httpx:post-service/internal/httpx \
 # A copy differs from its source only in the module path of its imports.
 NORMALIZE := sed -E 's\#caddysocial/platform/[a-z-]+/internal/\#caddysocial/platform/MODULE/internal/\#g'
 
-.PHONY: all caddy test test-go test-prometheus vet check-copies sync-copies e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-web vet check-copies sync-copies e2e bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -32,13 +32,17 @@ bin/caddy: $(shell find caddy-modules -name '*.go' -o -name '*.sql' -o -name go.
 	bin/caddy list-modules --packages | grep -q caddysocial
 
 ## test: every unit and integration test of every module (against a throwaway
-## PostgreSQL) and the Prometheus configuration and recording-rule tests
-test: check-copies vet test-prometheus
+## PostgreSQL), the Prometheus configuration and recording-rule tests, and the
+## web client's JavaScript unit tests (Node's test runner)
+test: check-copies vet test-prometheus test-web
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go
 
 test-prometheus:
 	promtool check config prometheus/prometheus.yml
 	promtool test rules prometheus/rules_test.yml
+
+test-web:
+	node --test tests/web/*.test.mjs
 
 test-go:
 	@for m in $(GO_MODULES); do \

@@ -1,12 +1,9 @@
 // The live feed: Server-Sent Events from /api/feed/stream when the server
-// offers them, else a periodic refresh of /api/feed.
-//
-// EventSource cannot send an Authorization header, so the stream is read with
-// fetch and parsed here (the SSE format of the HTML standard: fields, blank
-// line ends an event, ":" comments are heartbeats). A library for this would
-// outweigh the forty lines below.
+// offers them, else a periodic refresh of /api/feed. EventSource cannot send
+// an Authorization header, so the stream is read with fetch (sse.js parses it).
 import {api, list} from './api.js';
 import {session} from './session.js';
+import {sseParser} from './sse.js';
 
 export const POLL_MS = 5000;
 const RECONNECT_MIN_MS = 1000;
@@ -119,8 +116,7 @@ async function stream(lastId, outer, onEvent, onOpen) {
   onOpen();
 
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  let ev = {event: 'message', data: [], id: null};
+  const push = sseParser(onEvent);
   let stall = setTimeout(() => local.abort(), STALL_MS);
   try {
     for (;;) {
@@ -128,23 +124,7 @@ async function stream(lastId, outer, onEvent, onOpen) {
       if (done) return 'ended';
       clearTimeout(stall);
       stall = setTimeout(() => local.abort(), STALL_MS);
-      buf += value;
-      const lines = buf.split(/\r\n|\r|\n/);
-      buf = lines.pop();
-      for (const line of lines) {
-        if (line === '') {
-          if (ev.data.length) onEvent({event: ev.event, data: ev.data.join('\n'), id: ev.id});
-          ev = {event: 'message', data: [], id: ev.id};
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const name = colon < 0 ? line : line.slice(0, colon);
-        const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (name === 'event') ev.event = val;
-        else if (name === 'data') ev.data.push(val);
-        else if (name === 'id' && !val.includes('\0')) ev.id = val;
-      }
+      push(value);
     }
   } catch {
     return 'failed';
