@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz vet e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -31,14 +31,18 @@ bin/caddy: $(shell find caddy-modules svckit -name '*.go' -o -name '*.sql' -o -n
 	bin/caddy list-modules | grep '^layer4.handlers.balancer$$' >/dev/null
 
 ## test: every unit and integration test of every module (against a throwaway
-## PostgreSQL), each fuzz test for $(FUZZTIME), and the Prometheus
-## configuration and recording-rule tests
-test: vet test-prometheus
+## PostgreSQL), each fuzz test for $(FUZZTIME), the Prometheus configuration
+## and recording-rule tests, and the web client's JavaScript unit tests (Node's
+## test runner)
+test: vet test-prometheus test-web
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go test-fuzz
 
 test-prometheus:
 	promtool check config prometheus/prometheus.yml
 	promtool test rules prometheus/rules_test.yml
+
+test-web:
+	node --test tests/web/*.test.mjs
 
 # GOWORK=off: each module is tested with exactly the dependency versions its
 # go.mod selects, which are the ones its image is built with.

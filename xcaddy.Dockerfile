@@ -25,6 +25,8 @@ FROM caddy:2.11
 COPY --from=build /out/caddy /usr/bin/caddy
 COPY Caddyfile /etc/caddy/Caddyfile
 COPY lb-configs/ /etc/lb/
+# The web client (Caddyfile: root {$WEB_ROOT:/srv/web}).
+COPY web/ /srv/web/
 # Run as an unprivileged user; its state lives outside the image's root-owned
 # /data and /config. /secrets holds the generated JWT secret (a volume).
 ENV XDG_DATA_HOME=/var/lib/caddy/data XDG_CONFIG_HOME=/var/lib/caddy/config

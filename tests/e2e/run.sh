@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make e2e: the whole platform, end to end, on this machine.
 #  1. docker compose up (tests/e2e/compose.override.yaml publishes on 127.0.0.1 only), wait for health;
-#  2. the API suite over HTTPS (tests/e2e, Go), trusting Caddy's exported root CA;
+#  2. the API suite over HTTPS (tests/e2e, Go), trusting Caddy's exported root CA, and the web
+#     client in headless Chromium (on failure: screenshots and console in tests/e2e/artifacts);
 #  3. Locust headless, zero failures allowed;
 #  4. the three recording rules return data in Prometheus;
 #  5. failover under load: one user-service and one post-service stopped, then started again;
@@ -69,9 +70,10 @@ done
 [ "$code" = 401 ] || { echo "gateway not answering over TLS (last status $code)" >&2; exit 1; }
 
 export E2E_BASE_URL="https://localhost:$https_port" E2E_CA_CERT="$work/root.crt"
+export E2E_ARTIFACTS="$PWD/tests/e2e/artifacts"
 export E2E_COMPOSE="docker compose -f docker-compose.yaml -f tests/e2e/compose.override.yaml -p $COMPOSE_PROJECT_NAME"
 
-step "API suite"
+step "API suite and the web client in Chromium"
 (cd tests/e2e && go test -count=1 -v -run 'Test[^O]' . 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' )
 
 step "Locust: 20 users for 30s, no failure allowed"
