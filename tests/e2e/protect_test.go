@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Tokens name their key: compose's first start made a keys file whose one
+// key has the secret's 16-hex-digit SHA-256 prefix as its id.
+func TestTokenCarriesKeyID(t *testing.T) {
+	a := newAccount(t, "kid")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(a.token, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var header map[string]any
+	if err := json.Unmarshal(raw, &header); err != nil {
+		t.Fatal(err)
+	}
+	if kid, _ := header["kid"].(string); header["alg"] != "HS256" || !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(kid) {
+		t.Fatalf("JOSE header %s", raw)
+	}
+}
+
+// One user flooding an authenticated route gets the burst through, then
+// 429 with Retry-After and the RateLimit headers; others are unaffected.
+func TestRateLimitPerUser(t *testing.T) {
+	flood, other := newAccount(t, "flood"), newAccount(t, "calm")
+	r := call(t, "GET", "/api/profile/me", other.token, nil)
+	want(t, r, 200)
+	if r.header.Get("RateLimit-Policy") != `"user";q=600;w=60` || !strings.HasPrefix(r.header.Get("RateLimit"), `"user";r=`) {
+		t.Fatalf("RateLimit-Policy %q, RateLimit %q", r.header.Get("RateLimit-Policy"), r.header.Get("RateLimit"))
+	}
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var limited reply
+	var wg sync.WaitGroup
+	for range 160 {
+		wg.Go(func() {
+			r := call(t, "GET", "/api/profile/me", flood.token, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[r.status]++
+			if r.status == 429 {
+				limited = r
+			}
+		})
+	}
+	wg.Wait()
+	// The burst is 100, refilled at 10/s while the requests run.
+	if codes[200] < 100 || codes[429] == 0 || codes[200]+codes[429] != 160 {
+		t.Fatalf("160 parallel requests of one user: %v", codes)
+	}
+	want(t, limited, 429)
+	if ra := limited.header.Get("Retry-After"); ra != "1" || limited.header.Get("RateLimit") != `"user";r=0;t=1` {
+		t.Fatalf("429: Retry-After %q, RateLimit %q", ra, limited.header.Get("RateLimit"))
+	}
+	want(t, call(t, "GET", "/api/profile/me", other.token, nil), 200)
+}
