@@ -45,7 +45,13 @@ func (s *limitSite) config(global string, routes map[string]string) string {
 
 func (s *limitSite) get(t *testing.T, path string, headers ...string) result {
 	t.Helper()
-	req, err := http.NewRequest("GET", s.base+path, nil)
+	return httpGet(t, s.base+path, headers...)
+}
+
+// httpGet sends a GET with the given header name/value pairs.
+func httpGet(t *testing.T, url string, headers ...string) result {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,15 +59,7 @@ func (s *rotationSite) setKeys(t *testing.T, first bool, keys ...tokens.Key) {
 
 func (s *rotationSite) call(t *testing.T, token string) result {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.base, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return result{res.StatusCode, res.Header, string(body)}
+	return httpGet(t, s.base, "Authorization", "Bearer "+token)
 }
 
 func issue(t *testing.T, sub string, keys ...tokens.Key) string {
