@@ -7,6 +7,7 @@
 //   - http.handlers.jwt_auth: access-token verification (gateway/jwtauth);
 //   - http.handlers.gateway_metrics: per-route request metrics (gateway/gatewaymetrics);
 //   - http.handlers.allow_methods: 405 with Allow (gateway/allowmethods);
+//   - http.handlers.rate_limit: per-client rate limits (gateway/ratelimiter);
 //   - layer4.handlers.balancer (on caddy-l4) and the lbyaml config adapter: the layer-4 TCP load
 //     balancer and its config.yaml (l4lb/l4balancer, l4lb/lbyaml).
 package caddymodules
@@ -16,6 +17,7 @@ import (
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/jwtauth"
+	_ "github.com/caddysocial/platform/caddy-modules/gateway/ratelimiter"
 	_ "github.com/caddysocial/platform/caddy-modules/l4lb/l4balancer"
 	_ "github.com/caddysocial/platform/caddy-modules/l4lb/lbyaml"
 )

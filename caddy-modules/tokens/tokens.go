@@ -1,5 +1,10 @@
 // Package tokens issues and verifies the gateway's access tokens: JWTs signed
-// with HS256 whose claims are exactly "sub" (the user UUID) and "exp".
+// with HS256 whose claims are exactly "sub" (the user UUID) and "exp", and
+// whose JOSE header names the signing key in "kid".
+//
+// Several keys may be in use at once, for rotation without logging anyone
+// out: the newest signs, all verify, and a token whose kid is not (or no
+// longer) among them is invalid.
 //
 // Verification pins the algorithm to HS256 (so "none", RS256 key-confusion and
 // every other alg are rejected before the key is used), requires "exp", and
@@ -45,9 +50,10 @@ func (c claims) GetIssuer() (string, error)                   { return "", nil }
 func (c claims) GetSubject() (string, error)                  { return c.Subject, nil }
 func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
-// Signer issues and verifies tokens with one HMAC secret.
+// Signer issues and verifies tokens with a set of HMAC keys.
 type Signer struct {
-	secret   []byte
+	signing  Key
+	keys     map[string][]byte
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
@@ -59,10 +65,28 @@ type verifiedToken struct {
 	expires time.Time
 }
 
-// NewSigner returns a Signer; the secret must be at least MinSecretBytes.
+// NewSigner returns a Signer with one key, whose id is KeyID(secret); the
+// secret must be at least MinSecretBytes.
 func NewSigner(secret []byte, ttl time.Duration) (*Signer, error) {
-	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("jwt secret is %d bytes, need at least %d", len(secret), MinSecretBytes)
+	return NewKeyedSigner([]Key{{ID: KeyID(secret), Secret: secret}}, ttl)
+}
+
+// NewKeyedSigner returns a Signer that signs with the last key and verifies
+// with every key. The verified-token cache belongs to the Signer, so a
+// Signer made without a key never accepts that key's tokens, cached or not.
+func NewKeyedSigner(keys []Key, ttl time.Duration) (*Signer, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("no jwt keys")
+	}
+	byID := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if len(k.Secret) < MinSecretBytes {
+			return nil, fmt.Errorf("jwt key %q is %d bytes, need at least %d", k.ID, len(k.Secret), MinSecretBytes)
+		}
+		if k.ID == "" || byID[k.ID] != nil {
+			return nil, fmt.Errorf("jwt key id %q is empty or not unique", k.ID)
+		}
+		byID[k.ID] = k.Secret
 	}
 	if ttl <= 0 {
 		return nil, fmt.Errorf("token ttl must be positive, got %s", ttl)
@@ -71,7 +95,7 @@ func NewSigner(secret []byte, ttl time.Duration) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
-	s := &Signer{secret: secret, ttl: ttl, now: time.Now, verified: verified}
+	s := &Signer{signing: keys[len(keys)-1], keys: byID, ttl: ttl, now: time.Now, verified: verified}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -87,14 +111,19 @@ func (s *Signer) TTL() time.Duration { return s.ttl }
 func (s *Signer) Issue(subject string) (string, time.Time, error) {
 	exp := s.now().Add(s.ttl).Truncate(time.Second)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Subject: subject, ExpiresAt: jwt.NewNumericDate(exp)})
-	signed, err := tok.SignedString(s.secret)
+	tok.Header["kid"] = s.signing.ID
+	signed, err := tok.SignedString(s.signing.Secret)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
 	return signed, exp, nil
 }
 
-// Verify checks signature, algorithm and expiry and returns the subject.
+// SigningKeyID is the kid of the tokens Issue returns.
+func (s *Signer) SigningKeyID() string { return s.signing.ID }
+
+// Verify checks key id, signature, algorithm and expiry and returns the
+// subject.
 func (s *Signer) Verify(token string) (string, error) {
 	if v, ok := s.verified.Get(token); ok {
 		// jwt's rule: valid while now is before exp.
@@ -105,7 +134,7 @@ func (s *Signer) Verify(token string) (string, error) {
 		return "", fmt.Errorf("%w: token is expired", ErrInvalidToken)
 	}
 	var c claims
-	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil })
+	_, err := s.parser.ParseWithClaims(token, &c, s.keyFor)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
@@ -114,6 +143,20 @@ func (s *Signer) Verify(token string) (string, error) {
 	}
 	s.verified.Add(token, verifiedToken{subject: c.Subject, expires: c.ExpiresAt.Time})
 	return c.Subject, nil
+}
+
+// keyFor picks the key named by the token's kid; the parser has already
+// pinned the algorithm to HS256.
+func (s *Signer) keyFor(t *jwt.Token) (any, error) {
+	kid, ok := t.Header["kid"].(string)
+	if !ok {
+		return nil, errors.New("no kid in the token header")
+	}
+	key, ok := s.keys[kid]
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	return key, nil
 }
 
 // LoadSecret reads the signing secret from the file at path if path is not

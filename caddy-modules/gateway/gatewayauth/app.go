@@ -33,8 +33,12 @@ type App struct {
 	// Timeout of each auth-db statement. Default 5s.
 	QueryTimeout caddy.Duration `json:"query_timeout,omitempty"`
 
-	// The HS256 secret (at least 32 bytes) is read from JWTSecretFile if it is
-	// set, else from the environment variable JWTSecretEnv (default JWT_SECRET).
+	// The HS256 keys: the keys file JWTKeysFile if it is set (one
+	// "<id> <secret>" a line, the last one signs, see tokens.ParseKeys);
+	// else one secret (at least 32 bytes) from JWTSecretFile if it is set,
+	// else from the environment variable JWTSecretEnv (default JWT_SECRET).
+	// Every config load reads them again: rotate with `caddy reload`.
+	JWTKeysFile   string `json:"jwt_keys_file,omitempty"`
 	JWTSecretFile string `json:"jwt_secret_file,omitempty"`
 	JWTSecretEnv  string `json:"jwt_secret_env,omitempty"`
 	// Lifetime of access tokens. Default 1h.
@@ -71,13 +75,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.TokenTTL == 0 {
 		a.TokenTTL = caddy.Duration(time.Hour)
 	}
-	secret, err := tokens.LoadSecret(a.JWTSecretFile, a.JWTSecretEnv)
+	keys, err := a.loadKeys()
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	if a.signer, err = tokens.NewSigner(secret, time.Duration(a.TokenTTL)); err != nil {
+	if a.signer, err = tokens.NewKeyedSigner(keys, time.Duration(a.TokenTTL)); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	a.logger.Info("jwt keys loaded", zap.Strings("verify", ids), zap.String("sign", a.signer.SigningKeyID()))
 	if a.Database == "" {
 		return nil
 	}
@@ -102,6 +111,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Limits: limits,
 	}
 	return nil
+}
+
+func (a *App) loadKeys() ([]tokens.Key, error) {
+	if a.JWTKeysFile != "" {
+		return tokens.LoadKeys(a.JWTKeysFile)
+	}
+	secret, err := tokens.LoadSecret(a.JWTSecretFile, a.JWTSecretEnv)
+	if err != nil {
+		return nil, err
+	}
+	return []tokens.Key{{ID: tokens.KeyID(secret), Secret: secret}}, nil
 }
 
 // Validate rejects limits that cannot work.

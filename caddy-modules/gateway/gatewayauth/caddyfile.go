@@ -24,6 +24,7 @@ func init() {
 //	    database           <postgres-url>
 //	    max_conns          <n>
 //	    query_timeout      <duration>
+//	    jwt_keys_file      <path>     # "<id> <secret>" lines; "" to use a single secret:
 //	    jwt_secret_file    <path>     # "" to use jwt_secret_env
 //	    jwt_secret_env     <VAR>      # default JWT_SECRET
 //	    token_ttl          <duration>
@@ -57,6 +58,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch opt {
 		case "database":
 			a.Database = val
+		case "jwt_keys_file":
+			a.JWTKeysFile = val
 		case "jwt_secret_file":
 			a.JWTSecretFile = val
 		case "jwt_secret_env":

@@ -53,7 +53,9 @@ func initCollectors() {
 	})
 }
 
-func register(reg *prometheus.Registry, c prometheus.Collector) error {
+// Register adds c to a config's registry; c may be registered already (the
+// registry of a reload shares the process-wide collectors).
+func Register(reg *prometheus.Registry, c prometheus.Collector) error {
 	if err := reg.Register(c); err != nil {
 		if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
 			return err
@@ -77,10 +79,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	initCollectors()
 	reg := ctx.GetMetricsRegistry()
-	if err := register(reg, collectors.requests); err != nil {
+	if err := Register(reg, collectors.requests); err != nil {
 		return err
 	}
-	return register(reg, collectors.latency)
+	return Register(reg, collectors.latency)
 }
 
 // Validate requires an endpoint label.
@@ -91,8 +93,22 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
+// endpointVar is the request variable naming the route's template, for the
+// handlers further down the route that label metrics (rate_limit).
+const endpointVar = "gateway_endpoint"
+
+// EndpointOf is the endpoint label of the route r is on, "unmatched" if no
+// gateway_metrics handler has seen r.
+func EndpointOf(r *http.Request) string {
+	if e, ok := caddyhttp.GetVar(r.Context(), endpointVar).(string); ok {
+		return e
+	}
+	return "unmatched"
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	start := time.Now()
+	caddyhttp.SetVar(r.Context(), endpointVar, h.Endpoint)
 	rec := caddyhttp.NewResponseRecorder(w, nil, nil)
 	err := next.ServeHTTP(rec, r)
 	code := rec.Status()

@@ -1,0 +1,193 @@
+// Package ratelimiter is the http.handlers.rate_limit Caddy handler: a
+// per-client request limit (package ratelimit) on a route, keyed by any
+// placeholder, e.g. {client_ip} or {http.auth.user.id} (set by jwt_auth).
+//
+// Every response of the route carries the RateLimit-Policy and RateLimit
+// headers of draft-ietf-httpapi-ratelimit-headers-11:
+//
+//	RateLimit-Policy: "user";q=600;w=60
+//	RateLimit: "user";r=99;t=1
+//
+// q/w is the policy (events per window, in seconds), r the requests the
+// client may still send at once, t the seconds until r grows. Over the
+// limit: 429 {"error": ...} with Retry-After (= t) and the counter
+// gateway_rate_limited_total{endpoint}.
+//
+// The buckets live in a caddy.UsagePool keyed by the policy's definition,
+// so a `caddy reload` that keeps a rate_limit unchanged keeps its state, and
+// every route that uses the same definition shares one budget per client.
+package ratelimiter
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
+	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/caddy-modules/ratelimit"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// zones holds the limiters across config reloads.
+var zones = caddy.NewUsagePool()
+
+type zone struct{ *ratelimit.Limiter }
+
+func (zone) Destruct() error { return nil }
+
+// The counter is process-wide and created once, like gateway_metrics'.
+var limited = sync.OnceValue(func() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gateway_rate_limited_total",
+		Help: "Requests refused with 429 by a gateway rate limit, by route template.",
+	}, []string{"endpoint"})
+})
+
+// Handler limits the requests of each key.
+type Handler struct {
+	// The client's key: a placeholder such as {http.vars.client_ip} or
+	// {http.auth.user.id}. A request whose key is empty is not limited.
+	Key string `json:"key"`
+	// Events per Window, bursts of up to Burst (default Events).
+	Events int            `json:"events"`
+	Window caddy.Duration `json:"window"`
+	Burst  int            `json:"burst,omitempty"`
+	// The policy's name in the RateLimit headers. Default "default".
+	Name string `json:"name,omitempty"`
+	// Keys tracked at most (least recently seen forgotten first). Default
+	// ratelimit.DefaultMaxKeys.
+	MaxKeys int `json:"max_keys,omitempty"`
+
+	zoneKey string
+	limiter *ratelimit.Limiter
+	policy  string // the RateLimit-Policy value
+	logger  *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.rate_limit", New: func() caddy.Module { return new(Handler) }}
+}
+
+func (h *Handler) ratePolicy() ratelimit.Policy {
+	return ratelimit.Policy{Events: h.Events, Window: time.Duration(h.Window), Burst: h.Burst, MaxKeys: h.MaxKeys}
+}
+
+// Provision takes the limiter of this definition from the pool, creating it
+// on first use, and registers the counter.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Name == "" {
+		h.Name = "default"
+	}
+	if err := gatewaymetrics.Register(ctx.GetMetricsRegistry(), limited()); err != nil {
+		return fmt.Errorf("rate_limit: register metrics: %w", err)
+	}
+	p := h.ratePolicy()
+	h.zoneKey = fmt.Sprintf("%q|%q|%d|%d|%d|%d", h.Name, h.Key, p.Events, p.Window, p.Burst, p.MaxKeys)
+	val, _, err := zones.LoadOrNew(h.zoneKey, func() (caddy.Destructor, error) {
+		l, err := ratelimit.New(p)
+		if err != nil {
+			return nil, err
+		}
+		return zone{l}, nil
+	})
+	if err != nil {
+		h.zoneKey = ""
+		return fmt.Errorf("rate_limit: %w", err)
+	}
+	h.limiter = val.(zone).Limiter
+	h.policy = fmt.Sprintf("%q;q=%d;w=%d", h.Name, p.Events, int64(p.Window/time.Second))
+	return nil
+}
+
+// Validate checks what Provision cannot default.
+func (h *Handler) Validate() error {
+	if h.Key == "" {
+		return errors.New("rate_limit: a key is required")
+	}
+	if !validName(h.Name) {
+		return fmt.Errorf("rate_limit: name %q: use letters, digits, '-' and '_'", h.Name)
+	}
+	return nil
+}
+
+// Cleanup releases this config's reference to the limiter.
+func (h *Handler) Cleanup() error {
+	if h.zoneKey == "" {
+		return nil
+	}
+	if _, err := zones.Delete(h.zoneKey); err != nil {
+		return fmt.Errorf("rate_limit: release limiter: %w", err)
+	}
+	return nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	key := ""
+	if repl != nil {
+		key = repl.ReplaceAll(h.Key, "")
+	}
+	if key == "" {
+		// Misordered directives (before jwt_auth) would land here; sharing
+		// one bucket among everyone would be worse than not limiting.
+		h.logger.Debug("rate limit key is empty; request not limited", zap.String("key", h.Key))
+		return next.ServeHTTP(w, r)
+	}
+	d := h.limiter.Allow(key)
+	t := seconds(d.UntilNext)
+	hdr := w.Header()
+	hdr.Set("RateLimit-Policy", h.policy)
+	buf := make([]byte, 0, 48)
+	buf = strconv.AppendQuote(buf, h.Name)
+	buf = append(buf, ";r="...)
+	buf = strconv.AppendInt(buf, int64(d.Remaining), 10)
+	buf = append(buf, ";t="...)
+	buf = strconv.AppendInt(buf, t, 10)
+	hdr.Set("RateLimit", string(buf))
+	if d.Allowed {
+		return next.ServeHTTP(w, r)
+	}
+	limited().WithLabelValues(gatewaymetrics.EndpointOf(r)).Inc()
+	hdr.Set("Retry-After", strconv.FormatInt(max(t, 1), 10))
+	return jsonresp.Error(w, http.StatusTooManyRequests, "rate limit exceeded")
+}
+
+// seconds rounds up: a client that waits this long finds the token there.
+func seconds(d time.Duration) int64 {
+	return int64(math.Ceil(d.Seconds()))
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,207 @@
+package caddymodules_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
+	"github.com/caddysocial/platform/caddy-modules/tokens"
+)
+
+// rotationSite is a gateway route behind jwt_auth whose keys come from a
+// keys file, reloaded as an operator would after editing it.
+type rotationSite struct {
+	keysFile string
+	base     string
+	port     int
+}
+
+func newRotationSite(t *testing.T) *rotationSite {
+	port := caddyrun.FreePort(t)
+	return &rotationSite{
+		keysFile: filepath.Join(t.TempDir(), "jwt_keys"),
+		base:     "http://127.0.0.1:" + strconv.Itoa(port) + "/me",
+		port:     port,
+	}
+}
+
+func (s *rotationSite) caddyfile() string {
+	return fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\n"+
+		"http://127.0.0.1:%d {\n\thandle /me {\n\t\tjwt_auth\n\t\trespond \"{http.auth.user.id}\" 200\n\t}\n}\n", s.keysFile, s.port)
+}
+
+// setKeys writes the keys file (oldest first) and loads or reloads Caddy.
+func (s *rotationSite) setKeys(t *testing.T, first bool, keys ...tokens.Key) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# the last key signs\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %s\n", k.ID, k.Secret)
+	}
+	if err := os.WriteFile(s.keysFile, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if first {
+		caddyrun.Load(t, s.caddyfile())
+	} else if err := caddyrun.LoadErr(s.caddyfile()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *rotationSite) call(t *testing.T, token string) result {
+	t.Helper()
+	return httpGet(t, s.base, "Authorization", "Bearer "+token)
+}
+
+func issue(t *testing.T, sub string, keys ...tokens.Key) string {
+	t.Helper()
+	s, err := tokens.NewKeyedSigner(keys, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.Issue(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// load sends requests with each token, from several clients, until stop is
+// closed; it returns how many were sent and the failures it saw.
+//
+// No response may be anything but 200. A transport error is retried once,
+// and only a second one fails: a connection opened at the very instant of a
+// reload can lose its first request, with or without our modules. Go's
+// http.Server (Caddy's outgoing server) closes a connection whose first
+// request it reads after Shutdown began without answering (net/http
+// server.go, conn.serve), and the kernel resets connections still queued on
+// the outgoing server's SO_REUSEPORT socket when it closes; Go's client
+// retries such a request only on a reused connection. The counts are logged.
+func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (sent, retried *atomic.Int64, failures func() []string, wait func()) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	sent, retried = new(atomic.Int64), new(atomic.Int64)
+	var mu sync.Mutex
+	var failed []string
+	var wg sync.WaitGroup
+	for i := range 8 {
+		tok := tokensInUse[i%len(tokensInUse)]
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", s.base, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				res, err := client.Do(req)
+				sent.Add(1)
+				if err != nil {
+					retried.Add(1)
+					res, err = client.Do(req)
+				}
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, err.Error())
+					mu.Unlock()
+					continue
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || len(body) == 0 {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%d %s", res.StatusCode, body))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	return sent, retried, func() []string { mu.Lock(); defer mu.Unlock(); return failed }, wg.Wait
+}
+
+// TestKeyRotation follows the README's procedure: add a key and reload, later
+// remove the old one and reload, with requests in flight throughout. No live
+// token of a listed key is ever refused; the removed key's tokens are 401
+// invalid_token afterwards, although the gateway had them in its cache.
+func TestKeyRotation(t *testing.T) {
+	k1 := tokens.Key{ID: "2026-10", Secret: []byte("first-key-0123456789abcdef0123456789")}
+	k2 := tokens.Key{ID: "2026-11", Secret: []byte("second-key-0123456789abcdef012345678")}
+	alice, bob := "3b1be25a-d7eb-4e49-9a87-adf1364f4dca", "aba1272b-c35a-4c4f-a869-2227a0867c7f"
+	s := newRotationSite(t)
+	s.setKeys(t, true, k1)
+	oldTok := issue(t, alice, k1)
+	if r := s.call(t, oldTok); r.status != 200 || r.raw != alice {
+		t.Fatalf("before rotation: %d %q", r.status, r.raw)
+	}
+
+	// Step 1: add the new key and reload, several times, under load.
+	stop := make(chan struct{})
+	sent, retried, failures, wait := load(s, []string{oldTok}, stop)
+	for range 5 {
+		time.Sleep(50 * time.Millisecond)
+		s.setKeys(t, false, k1, k2)
+	}
+	newTok := issue(t, bob, k1, k2) // the login path now signs with k2
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wait()
+	t.Logf("adding a key: %d requests during 5 reloads, %d retried after a connection error", sent.Load(), retried.Load())
+	if f := failures(); len(f) > 0 || sent.Load() < 50 {
+		t.Fatalf("adding a key: %d of %d requests failed: %q", len(f), sent.Load(), f[:min(len(f), 5)])
+	}
+	for tok, sub := range map[string]string{oldTok: alice, newTok: bob} {
+		if r := s.call(t, tok); r.status != 200 || r.raw != sub {
+			t.Fatalf("both keys listed: %d %q", r.status, r.raw)
+		}
+	}
+
+	// Step 2: remove the old key and reload, under load with new tokens.
+	stop = make(chan struct{})
+	sent, retried, failures, wait = load(s, []string{newTok}, stop)
+	for range 5 {
+		time.Sleep(50 * time.Millisecond)
+		s.setKeys(t, false, k2)
+	}
+	close(stop)
+	wait()
+	t.Logf("removing a key: %d requests during 5 reloads, %d retried after a connection error", sent.Load(), retried.Load())
+	if f := failures(); len(f) > 0 || sent.Load() < 50 {
+		t.Fatalf("removing a key: %d of %d requests failed: %q", len(f), sent.Load(), f[:min(len(f), 5)])
+	}
+	r := s.call(t, oldTok)
+	wantJSONError(t, r, 401)
+	if r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+		t.Errorf("removed key: WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+	}
+	// A token naming a key that never existed, signed with a listed one.
+	forged := issue(t, alice, tokens.Key{ID: "2099-01", Secret: k2.Secret})
+	wantJSONError(t, s.call(t, forged), 401)
+}
+
+func TestKeysFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty":      "# no keys yet\n",
+		"short key":  "k1 too-short\n",
+		"no id":      "first-key-0123456789abcdef0123456789\n",
+		"duplicates": "k1 first-key-0123456789abcdef0123456789\nk1 second-key-0123456789abcdef012345678\n",
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err := caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\nhttp://127.0.0.1:%d {\n\tjwt_auth\n}\n", path, caddyrun.FreePort(t)))
+		if err == nil || !strings.Contains(err.Error(), "jwt keys file") || strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("%s: err = %v; want a refusal naming the keys file, without the secret", name, err)
+		}
+	}
+}
