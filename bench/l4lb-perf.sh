@@ -12,6 +12,7 @@
 # than bin/caddy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 secs=${1:-15}
 caddy=$PWD/bin/caddy-syms
 if [ ! -x "$caddy" ] || [ "$caddy" -ot bin/caddy ]; then
@@ -29,25 +30,11 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 
 HTTP=15081 LB=15381
-cat >"$work/backend.Caddyfile" <<CF
-{
-	admin off
-	persist_config off
-	log {
-		output discard
-	}
-}
-http://127.0.0.1:$HTTP {
-	respond "ok"
-}
-CF
-"$caddy" run --config "$work/backend.Caddyfile" >/dev/null 2>&1 & pids+=($!)
+http_backend "$caddy" $HTTP
 printf 'port: %s\nalgorithm: roundrobin\nbackends: [127.0.0.1:%s]\nrate: 0\nmetrics_port: 0\nadmin: "off"\n' $LB $HTTP >"$work/lb.yaml"
 "$caddy" run --config "$work/lb.yaml" --adapter lbyaml >"$work/lb.log" 2>&1 & pids+=($!)
 lb_pid=$!
-for port in $HTTP $LB; do
-	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-done
+wait_listening $HTTP $LB
 wrk -t2 -c32 -d2s -H "Connection: close" "http://127.0.0.1:$LB/" >/dev/null # warm up
 perf record -F 2999 -g -p "$lb_pid" -o "$work/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
 perf_pid=$!

@@ -18,6 +18,7 @@
 # commit that removed the l4lb app); it is built once into bin/caddy-prev-<sha>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 rounds=${1:-3}
 caddy=$PWD/bin/caddy
 prev_ref=${PREV_REF:-$(git rev-list -1 HEAD -- caddy-modules/l4lb/l4lbapp/app.go)^}
@@ -45,19 +46,7 @@ fi
 # Backends: an iperf3 server and a small HTTP server (Caddy respond).
 IPERF=15201 HTTP=15080
 iperf3 -s -p $IPERF >/dev/null 2>&1 & pids+=($!)
-cat >"$work/backend.Caddyfile" <<CF
-{
-	admin off
-	persist_config off
-	log {
-		output discard
-	}
-}
-http://127.0.0.1:$HTTP {
-	respond "ok"
-}
-CF
-"$caddy" run --config "$work/backend.Caddyfile" >/dev/null 2>&1 & pids+=($!)
+http_backend "$caddy" $HTTP
 
 # Ours and the previous build: one balancer per backend (one config.yaml
 # each, the same keys in both builds), rate 0.
@@ -98,14 +87,7 @@ HA
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
 pid_haproxy=$!
 
-for port in $IPERF $HTTP 15301 15380 15501 15580 15401 15480; do
-	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "nothing listens on $port; logs:" >&2
-		tail -n 5 "$work"/*.log >&2
-		exit 1
-	fi
-done
+wait_listening $IPERF $HTTP 15301 15380 15501 15580 15401 15480
 sleep 1
 
 throughput() { # Gbit/s of one 10 s iperf3 stream
