@@ -152,17 +152,10 @@ func TestReloadKeepsListenerAndConnections(t *testing.T) {
 				return
 			default:
 			}
-			c, err := net.DialTimeout("tcp", lbAddr, time.Second)
 			dialed.Add(1)
-			if err != nil {
-				refused.Add(1)
-				continue
-			}
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			if greetOnce(lbAddr) != nil {
 				refused.Add(1)
 			}
-			c.Close()
 		}
 	})
 	time.Sleep(100 * time.Millisecond)
@@ -183,13 +176,7 @@ func TestReloadKeepsListenerAndConnections(t *testing.T) {
 	}
 
 	// Metrics on metrics_port: the new backend is there, the removed one is gone.
-	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	text := string(body)
+	text := scrape(t, metricsPort)
 	if !strings.Contains(text, fmt.Sprintf(`l4lb_backend_up{backend=%q,lb="test-lb"} 1`, b)) ||
 		!strings.Contains(text, fmt.Sprintf(`l4lb_connections_total{backend=%q,lb="test-lb"}`, b)) {
 		t.Fatalf("metrics lack backend b:\n%s", grep(text, "l4lb_"))
