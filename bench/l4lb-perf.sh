@@ -19,7 +19,8 @@ if [ ! -x "$caddy" ] || [ "$caddy" -ot bin/caddy ]; then
 	echo "building $caddy"
 	XCADDY_GO_BUILD_FLAGS="-trimpath -tags nobadger,nomysql,nopgx" go tool xcaddy build v2.11.9 --output "$caddy" \
 		--with github.com/mholt/caddy-l4@v0.1.2 \
-		--with github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules >/dev/null
+		--with github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules \
+		--replace github.com/caddysocial/platform/svckit=./svckit >/dev/null
 fi
 for tool in perf wrk python3; do
 	command -v $tool >/dev/null || { echo "install $tool" >&2; exit 1; }
