@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,25 +74,46 @@ func issue(t *testing.T, sub string, keys ...tokens.Key) string {
 	return tok
 }
 
-// load sends requests with each token, from several clients, until stop is
-// closed; it returns how many were sent and the failures it saw.
+// loadResult is what load saw: requests sent, those sent on a new
+// connection each, the failures, and the new connections that got no
+// answer at all.
+type loadResult struct {
+	mu                sync.Mutex
+	sent, fresh, lost int
+	failures          []string
+}
+
+func (r *loadResult) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("%d requests, %d of them on a new connection each, %d of those lost", r.sent, r.fresh, r.lost)
+}
+
+// load sends requests with each token until stop is closed. Half the
+// clients reuse their connections (as browsers, Locust and proxies do), half
+// open a new connection for each request, so that every reload happens under
+// a steady stream of new connections too.
 //
-// No response may be anything but 200. A transport error is retried once,
-// and only a second one fails: a connection opened at the very instant of a
-// reload can lose its first request, with or without our modules. Go's
-// http.Server (Caddy's outgoing server) closes a connection whose first
-// request it reads after Shutdown began without answering (net/http
-// server.go, conn.serve), and the kernel resets connections still queued on
-// the outgoing server's SO_REUSEPORT socket when it closes; Go's client
-// retries such a request only on a reused connection. The counts are logged.
-func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (sent, retried *atomic.Int64, failures func() []string, wait func()) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	sent, retried = new(atomic.Int64), new(atomic.Int64)
-	var mu sync.Mutex
-	var failed []string
+// Every answer must be a 200 with the user id: no token of a listed key is
+// ever refused. A request on a kept-alive connection must never fail. A
+// request on a brand-new connection can get no answer when the reload's
+// shutdown of the old server begins between the connection's accept and its
+// first request (net/http's conn.serve drops it; with TLS the window is the
+// handshake). That is Caddy's reload and Go's http.Server, not our modules:
+// such losses are counted and logged, not failed, and the README says so.
+// The kernel's side (connections queued on the old listening socket) is
+// covered by net.ipv4.tcp_migrate_req, set as in compose.
+func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (*loadResult, func()) {
+	reusing := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	oneShot := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	res := &loadResult{}
 	var wg sync.WaitGroup
 	for i := range 8 {
 		tok := tokensInUse[i%len(tokensInUse)]
+		client := reusing
+		if i%2 == 1 {
+			client = oneShot
+		}
 		wg.Go(func() {
 			for {
 				select {
@@ -103,29 +123,43 @@ func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (sent, re
 				}
 				req, _ := http.NewRequest("GET", s.base, nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
-				res, err := client.Do(req)
-				sent.Add(1)
-				if err != nil {
-					retried.Add(1)
-					res, err = client.Do(req)
+				resp, err := client.Do(req)
+				var failure string
+				if err == nil {
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || len(body) == 0 {
+						failure = fmt.Sprintf("%d %s", resp.StatusCode, body)
+					}
 				}
-				if err != nil {
-					mu.Lock()
-					failed = append(failed, err.Error())
-					mu.Unlock()
-					continue
+				res.mu.Lock()
+				res.sent++
+				switch {
+				case client == oneShot && err != nil:
+					res.fresh++
+					res.lost++
+				case client == oneShot:
+					res.fresh++
+				case err != nil:
+					failure = err.Error()
 				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 || len(body) == 0 {
-					mu.Lock()
-					failed = append(failed, fmt.Sprintf("%d %s", res.StatusCode, body))
-					mu.Unlock()
+				if failure != "" {
+					res.failures = append(res.failures, failure)
 				}
+				res.mu.Unlock()
 			}
 		})
 	}
-	return sent, retried, func() []string { mu.Lock(); defer mu.Unlock(); return failed }, wg.Wait
+	return res, wg.Wait
+}
+
+// check fails the test if load saw a failure or too little traffic.
+func (r *loadResult) check(t *testing.T, step string) {
+	t.Helper()
+	t.Logf("%s: %s, during 5 reloads", step, r)
+	if len(r.failures) > 0 || r.sent < 50 {
+		t.Fatalf("%s: %d of %d requests failed: %q", step, len(r.failures), r.sent, r.failures[:min(len(r.failures), 5)])
+	}
 }
 
 // TestKeyRotation follows the README's procedure: add a key and reload, later
@@ -136,6 +170,7 @@ func TestKeyRotation(t *testing.T) {
 	k1 := tokens.Key{ID: "2026-10", Secret: []byte("first-key-0123456789abcdef0123456789")}
 	k2 := tokens.Key{ID: "2026-11", Secret: []byte("second-key-0123456789abcdef012345678")}
 	alice, bob := "3b1be25a-d7eb-4e49-9a87-adf1364f4dca", "aba1272b-c35a-4c4f-a869-2227a0867c7f"
+	caddyrun.RequireMigrateReq(t)
 	s := newRotationSite(t)
 	s.setKeys(t, true, k1)
 	oldTok := issue(t, alice, k1)
@@ -145,7 +180,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// Step 1: add the new key and reload, several times, under load.
 	stop := make(chan struct{})
-	sent, retried, failures, wait := load(s, []string{oldTok}, stop)
+	got, wait := load(s, []string{oldTok}, stop)
 	for range 5 {
 		time.Sleep(50 * time.Millisecond)
 		s.setKeys(t, false, k1, k2)
@@ -154,10 +189,7 @@ func TestKeyRotation(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	close(stop)
 	wait()
-	t.Logf("adding a key: %d requests during 5 reloads, %d retried after a connection error", sent.Load(), retried.Load())
-	if f := failures(); len(f) > 0 || sent.Load() < 50 {
-		t.Fatalf("adding a key: %d of %d requests failed: %q", len(f), sent.Load(), f[:min(len(f), 5)])
-	}
+	got.check(t, "adding a key")
 	for tok, sub := range map[string]string{oldTok: alice, newTok: bob} {
 		if r := s.call(t, tok); r.status != 200 || r.raw != sub {
 			t.Fatalf("both keys listed: %d %q", r.status, r.raw)
@@ -166,17 +198,14 @@ func TestKeyRotation(t *testing.T) {
 
 	// Step 2: remove the old key and reload, under load with new tokens.
 	stop = make(chan struct{})
-	sent, retried, failures, wait = load(s, []string{newTok}, stop)
+	got, wait = load(s, []string{newTok}, stop)
 	for range 5 {
 		time.Sleep(50 * time.Millisecond)
 		s.setKeys(t, false, k2)
 	}
 	close(stop)
 	wait()
-	t.Logf("removing a key: %d requests during 5 reloads, %d retried after a connection error", sent.Load(), retried.Load())
-	if f := failures(); len(f) > 0 || sent.Load() < 50 {
-		t.Fatalf("removing a key: %d of %d requests failed: %q", len(f), sent.Load(), f[:min(len(f), 5)])
-	}
+	got.check(t, "removing a key")
 	r := s.call(t, oldTok)
 	wantJSONError(t, r, 401)
 	if r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,4 +110,28 @@ func LoadOnFreePorts(t testing.TB, n int, caddyfile func(ports []int) string) []
 
 func addressInUse(err error) bool {
 	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+const migrateReq = "/proc/sys/net/ipv4/tcp_migrate_req"
+
+// RequireMigrateReq sets net.ipv4.tcp_migrate_req to 1 for the test, as
+// docker-compose.yaml does for the gateway and the balancers. Caddy binds a
+// configuration's listeners with SO_REUSEPORT next to the old ones and then
+// closes the old ones; without this setting the kernel resets the
+// connections still waiting in a closed socket's accept queue instead of
+// moving them to the new socket (Linux 5.14+), so a reload under a stream of
+// new connections loses some of them.
+func RequireMigrateReq(t testing.TB) {
+	t.Helper()
+	old, err := os.ReadFile(migrateReq)
+	if err != nil {
+		t.Fatalf("%s: %v (Linux 5.14 or later is needed for loss-free reloads)", migrateReq, err)
+	}
+	if strings.TrimSpace(string(old)) == "1" {
+		return
+	}
+	if err := os.WriteFile(migrateReq, []byte("1"), 0o644); err != nil {
+		t.Fatalf("set %s to 1 (run as root, or `sysctl -w net.ipv4.tcp_migrate_req=1`): %v", migrateReq, err)
+	}
+	t.Cleanup(func() { os.WriteFile(migrateReq, old, 0o644) })
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,7 +130,7 @@ func TestAdaptShowsTheJSON(t *testing.T) {
 }
 
 func TestReloadKeepsListenerAndConnections(t *testing.T) {
-	requireMigrateReq(t) // it dials during the reload: see TestReloadsUnderConnectionStreamLoseNothing
+	caddyrun.RequireMigrateReq(t) // it dials during the reload: see TestReloadsUnderConnectionStreamLoseNothing
 	a, b := echoBackend(t, "a"), echoBackend(t, "b")
 	port, metricsPort := caddyrun.FreePort(t), caddyrun.FreePort(t)
 	lbAddr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -228,7 +227,7 @@ func grep(text, prefix string) string {
 // socket. docker-compose.yaml sets it for the balancers; this test sets it
 // for its network namespace (as root, like CI) and puts it back.
 func TestReloadsUnderConnectionStreamLoseNothing(t *testing.T) {
-	requireMigrateReq(t)
+	caddyrun.RequireMigrateReq(t)
 	a, b := echoBackend(t, "a"), echoBackend(t, "b")
 	port := caddyrun.FreePort(t)
 	lbAddr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -282,24 +281,6 @@ func greetOnce(addr string) error {
 	c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	_, err = bufio.NewReader(c).ReadString('\n')
 	return err
-}
-
-const migrateReq = "/proc/sys/net/ipv4/tcp_migrate_req"
-
-// requireMigrateReq sets net.ipv4.tcp_migrate_req to 1 for the test.
-func requireMigrateReq(t *testing.T) {
-	t.Helper()
-	old, err := os.ReadFile(migrateReq)
-	if err != nil {
-		t.Fatalf("%s: %v (Linux 5.14 or later is needed for loss-free reloads)", migrateReq, err)
-	}
-	if strings.TrimSpace(string(old)) == "1" {
-		return
-	}
-	if err := os.WriteFile(migrateReq, []byte("1"), 0o644); err != nil {
-		t.Fatalf("set %s to 1 (run as root, or `sysctl -w net.ipv4.tcp_migrate_req=1`): %v", migrateReq, err)
-	}
-	t.Cleanup(func() { os.WriteFile(migrateReq, old, 0o644) })
 }
 
 // A backend that is down stays down across a reload: its state lives in
