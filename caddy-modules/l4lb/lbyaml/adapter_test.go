@@ -343,9 +343,18 @@ func stopBackend(t *testing.T, addr string) {
 	stopped.(net.Listener).Close()
 }
 
+// scrape reads the metrics page. The metrics listener is a Caddy HTTP
+// server, replaced on every reload: a scrape racing the old server's
+// shutdown can be reset (its kept-alive connection closed, or a new one
+// accepted just before the shutdown), so one error is retried; the series
+// are what these tests check, not the scrape.
 func scrape(t *testing.T, port int) string {
 	t.Helper()
-	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	res, err := http.Get(url)
+	if err != nil {
+		res, err = http.Get(url)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
