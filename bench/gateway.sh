@@ -44,23 +44,34 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 curl -s -o /dev/null -D - -H "Authorization: Bearer $token" "http://127.0.0.1:$LIMITED_PORT/api/profile/me" | grep -qi '^ratelimit: "user";r=' ||
 	{ echo "limited: no RateLimit header" >&2; exit 1; }
 
-rps() { wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
+# The gateway process's CPU time in clock ticks (utime + stime).
+gateway_pid=${pids[1]}
+ticks() { awk '{print $14 + $15}' "/proc/$gateway_pid/stat"; }
+hz=$(getconf CLK_TCK)
+# rps URL...: prints "<requests/s> <gateway CPU µs per request>". The CPU
+# figure is the one to trust on a busy machine: the throughput of three
+# processes on two cores moves with everything else running.
+rps() {
+	local t0 out
+	t0=$(ticks)
+	out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+	awk -v t0="$t0" -v t1="$(ticks)" -v hz="$hz" '
+		/requests in/ {n = $1} /Requests\/sec/ {r = $2}
+		END {printf "%s %.1f\n", r, (t1 - t0) / hz * 1e6 / n}' <<<"$out"
+}
 # Warm-up, then alternate so that drift hits both equally.
 rps -d2s "http://127.0.0.1:$PLAIN_PORT/profile/me" >/dev/null
 rps -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$OURS_PORT/api/profile/me" >/dev/null
 rps -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$LIMITED_PORT/api/profile/me" >/dev/null
-ours=() plain=() limited=()
+ours=() plain=() limited=() ours_cpu=() plain_cpu=() limited_cpu=()
+run_plain() { read -r rate cpu < <(rps "http://127.0.0.1:$PLAIN_PORT/profile/me"); plain+=("$rate"); plain_cpu+=("$cpu"); }
+run_ours() { read -r rate cpu < <(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$OURS_PORT/api/profile/me"); ours+=("$rate"); ours_cpu+=("$cpu"); }
+run_limited() { read -r rate cpu < <(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$LIMITED_PORT/api/profile/me"); limited+=("$rate"); limited_cpu+=("$cpu"); }
 for r in $(seq "$rounds"); do
-	plain+=("$(rps "http://127.0.0.1:$PLAIN_PORT/profile/me")")
+	run_plain
 	# Alternate which of the two gateway sites goes first.
-	if ((r % 2)); then
-		ours+=("$(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$OURS_PORT/api/profile/me")")
-		limited+=("$(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$LIMITED_PORT/api/profile/me")")
-	else
-		limited+=("$(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$LIMITED_PORT/api/profile/me")")
-		ours+=("$(rps -H "Authorization: Bearer $token" "http://127.0.0.1:$OURS_PORT/api/profile/me")")
-	fi
-	echo "round $r: plain ${plain[-1]} req/s, ours ${ours[-1]} req/s, ours+rate_limit ${limited[-1]} req/s"
+	if ((r % 2)); then run_ours; run_limited; else run_limited; run_ours; fi
+	echo "round $r: plain ${plain[-1]} req/s ${plain_cpu[-1]} µs CPU/req, ours ${ours[-1]} req/s ${ours_cpu[-1]} µs, ours+rate_limit ${limited[-1]} req/s ${limited_cpu[-1]} µs"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mo=$(median "${ours[@]}") mp=$(median "${plain[@]}")
@@ -74,3 +85,10 @@ lratios=()
 for i in "${!ours[@]}"; do lratios+=("$(awk -v a="${limited[$i]}" -v b="${ours[$i]}" 'BEGIN {printf "%.3f", a/b}')"); done
 echo "per-round ratios (ours+rate_limit)/ours: ${lratios[*]}"
 echo "rate limit on/off: median of per-round ratios $(median "${lratios[@]}"), median on $(median "${limited[@]}") req/s"
+cratios=() lcratios=()
+for i in "${!ours[@]}"; do
+	cratios+=("$(awk -v a="${ours_cpu[$i]}" -v b="${plain_cpu[$i]}" 'BEGIN {printf "%.3f", a/b}')")
+	lcratios+=("$(awk -v a="${limited_cpu[$i]}" -v b="${ours_cpu[$i]}" 'BEGIN {printf "%.3f", a/b}')")
+done
+echo "gateway CPU per request (median): plain $(median "${plain_cpu[@]}") µs, ours $(median "${ours_cpu[@]}") µs, ours+rate_limit $(median "${limited_cpu[@]}") µs"
+echo "CPU per request ours/plain: median of per-round ratios $(median "${cratios[@]}"); (ours+rate_limit)/ours: $(median "${lcratios[@]}")"

@@ -127,6 +127,22 @@ func TestRateLimitExactUnderConcurrency(t *testing.T) {
 	}
 }
 
+// A key made of several placeholders (and text) is one budget per
+// combination; a single placeholder is looked up without parsing the key.
+func TestRateLimitCompositeKey(t *testing.T) {
+	t.Setenv("LIMIT_TEST_SECRET", secret)
+	s := newLimitSite(t)
+	caddyrun.Load(t, s.config("", map[string]string{"/x": "rate_limit tenant-{http.request.header.X-Tenant}/{http.request.header.X-Client} 1/1h"}))
+	for _, c := range []struct {
+		tenant, client string
+		want           int
+	}{{"t1", "a", 200}, {"t1", "a", 429}, {"t1", "b", 200}, {"t2", "a", 200}, {"t2", "a", 429}} {
+		if r := s.get(t, "/x", "X-Tenant", c.tenant, "X-Client", c.client); r.status != c.want {
+			t.Fatalf("tenant %s client %s: %d, want %d", c.tenant, c.client, r.status, c.want)
+		}
+	}
+}
+
 func TestRateLimitHeaders(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)

@@ -24,6 +24,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +75,10 @@ type Handler struct {
 	zoneKey string
 	limiter *ratelimit.Limiter
 	policy  string // the RateLimit-Policy value
-	logger  *zap.Logger
+	// The placeholder's name when Key is one placeholder and nothing else
+	// (the usual case): looked up directly, without parsing Key per request.
+	keyVar string
+	logger *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -111,6 +115,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.limiter = val.(zone).Limiter
 	h.policy = fmt.Sprintf("%q;q=%d;w=%d", h.Name, p.Events, int64(p.Window/time.Second))
+	if inner, ok := strings.CutPrefix(h.Key, "{"); ok && strings.HasSuffix(inner, "}") &&
+		!strings.ContainsAny(inner[:len(inner)-1], "{}") {
+		h.keyVar = inner[:len(inner)-1]
+	}
 	return nil
 }
 
@@ -139,7 +147,11 @@ func (h *Handler) Cleanup() error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	key := ""
-	if repl != nil {
+	switch {
+	case repl == nil:
+	case h.keyVar != "":
+		key, _ = repl.GetString(h.keyVar)
+	default:
 		key = repl.ReplaceAll(h.Key, "")
 	}
 	if key == "" {
@@ -150,15 +162,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	d := h.limiter.Allow(key)
 	t := seconds(d.UntilNext)
+	// Assigned in canonical form: Header.Set would canonicalize the names on
+	// every request of every limited route.
 	hdr := w.Header()
-	hdr.Set("RateLimit-Policy", h.policy)
+	hdr[policyHeader] = []string{h.policy}
 	buf := make([]byte, 0, 48)
 	buf = strconv.AppendQuote(buf, h.Name)
 	buf = append(buf, ";r="...)
 	buf = strconv.AppendInt(buf, int64(d.Remaining), 10)
 	buf = append(buf, ";t="...)
 	buf = strconv.AppendInt(buf, t, 10)
-	hdr.Set("RateLimit", string(buf))
+	hdr[rateLimitHeader] = []string{string(buf)}
 	if d.Allowed {
 		return next.ServeHTTP(w, r)
 	}
@@ -166,6 +180,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	hdr.Set("Retry-After", strconv.FormatInt(max(t, 1), 10))
 	return jsonresp.Error(w, http.StatusTooManyRequests, "rate limit exceeded")
 }
+
+var (
+	policyHeader    = http.CanonicalHeaderKey("RateLimit-Policy")
+	rateLimitHeader = http.CanonicalHeaderKey("RateLimit")
+)
 
 // seconds rounds up: a client that waits this long finds the token there.
 func seconds(d time.Duration) int64 {
