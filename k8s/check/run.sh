@@ -28,9 +28,17 @@ say "binaries in $bin"
 work=$(mktemp -d "${TMPDIR:-/tmp}/k8s-check.XXXXXX")
 pids=()
 cleanup() {
-	local rc=$?
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	local rc=$? i p
+	echo "k8s-check: stopping ${#pids[@]} processes [$(($(date +%s) - start))s]" >&2
+	# The last started first (controller-manager, API server, etcd).
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		p=${pids[i]}
+		kill "$p" 2>/dev/null || continue
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	echo "k8s-check: stopped [$(($(date +%s) - start))s]" >&2
 	if ((rc != 0)); then
 		for log in "$work"/*.log; do [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 15 "$log"; }; done
 	fi
