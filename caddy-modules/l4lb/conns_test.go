@@ -18,9 +18,13 @@ import (
 )
 
 // echoServer greets with "hi\n" and echoes until EOF.
-func echoServer(t *testing.T) string {
+func echoServer(t *testing.T) string { return greetingServer(t, "127.0.0.1:0", "hi\n") }
+
+// greetingServer listens on addr, sends greeting on each connection and
+// echoes until EOF; it returns the address it listens on.
+func greetingServer(t *testing.T, addr, greeting string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +38,7 @@ func echoServer(t *testing.T) string {
 			}
 			wg.Go(func() {
 				defer c.Close()
-				io.WriteString(c, "hi\n")
+				io.WriteString(c, greeting)
 				io.Copy(c, c)
 			})
 		}

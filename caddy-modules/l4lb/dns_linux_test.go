@@ -75,25 +75,7 @@ func (r *fakeResolver) LookupNetIP(_ context.Context, network, host string) ([]n
 func namedServers(t *testing.T, port int, ips ...string) {
 	t.Helper()
 	for _, ip := range ips {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		t.Cleanup(func() { ln.Close(); wg.Wait() })
-		wg.Go(func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				wg.Go(func() {
-					defer c.Close()
-					io.WriteString(c, ip+"\n")
-					io.Copy(c, c)
-				})
-			}
-		})
+		greetingServer(t, net.JoinHostPort(ip, strconv.Itoa(port)), ip+"\n")
 	}
 }
 

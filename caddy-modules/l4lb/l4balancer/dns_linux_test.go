@@ -3,7 +3,6 @@ package l4balancer
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -52,34 +51,6 @@ func useResolver(t *testing.T, r l4lb.Resolver) {
 	t.Cleanup(func() { resolver = old })
 }
 
-// backendAt is a backend (see newBackend) listening on ip:port.
-func backendAt(t *testing.T, ip string, port int) *backend {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &backend{name: ip, ln: ln, conns: map[net.Conn]bool{}}
-	b.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.conns[c] = true
-			b.mu.Unlock()
-			b.wg.Go(func() {
-				defer c.Close()
-				io.WriteString(c, ip+"\n")
-				io.Copy(c, c)
-			})
-		}
-	})
-	t.Cleanup(b.stop)
-	return b
-}
-
 // hasSeries reports whether the l4lb_backend_up series of backend exists.
 func hasSeries(t *testing.T, backend string) bool {
 	t.Helper()
@@ -108,9 +79,9 @@ func TestDNSBackendsKeepStateAcrossReloads(t *testing.T) {
 	r := &tableResolver{}
 	useResolver(t, r)
 	port := caddyrun.FreePort(t)
-	backendAt(t, "127.0.0.2", port)
-	three := backendAt(t, "127.0.0.3", port)
 	addr2, addr3 := net.JoinHostPort("127.0.0.2", strconv.Itoa(port)), net.JoinHostPort("127.0.0.3", strconv.Itoa(port))
+	backendOn(t, "127.0.0.2", addr2)
+	three := backendOn(t, "127.0.0.3", addr3)
 	r.set("127.0.0.2", "127.0.0.3")
 	lbPort := caddyrun.FreePort(t)
 	load := func(algorithm string) {
