@@ -1,7 +1,6 @@
 package l4lb
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -147,24 +146,6 @@ func dnsLB(t *testing.T, r Resolver, store BackendStore, port int, refresh time.
 		bal = b
 	})
 	return addr, bal
-}
-
-// via connects through the balancer and returns the connection and the
-// backend IP that greeted it.
-func via(t *testing.T, lb string) (net.Conn, *bufio.Reader, string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", lb, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatalf("no greeting through the balancer: %v", err)
-	}
-	return c, r, strings.TrimSpace(line)
 }
 
 func addrsOf(bs []*Backend) string {
