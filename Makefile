@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed clean
 
 all: caddy
 
@@ -77,6 +77,13 @@ vet:
 ## failover, outages); needs Docker, Compose v2, Locust and Go
 e2e:
 	tests/e2e/run.sh
+
+## k8s-check: every k8s/ overlay against a real kube-apiserver and
+## kube-controller-manager on 127.0.0.1 (server-side dry run, strict; then
+## applied for real), and the broken manifests of k8s/check/broken refused.
+## The first run builds the pinned binaries (~6 min), later runs reuse them.
+k8s-check: bin/caddy
+	k8s/check/run.sh
 
 ## bench-gateway: authenticated GET through our gateway vs plain reverse_proxy
 bench-gateway: bin/caddy

@@ -1,7 +1,9 @@
 // Package l4lb is the core of the platform's layer-4 (TCP) load balancer,
-// free of Caddy: backends and their health, the three selection algorithms,
-// active health checks, the per-connection rate-limited copy with idle
-// timeout, and the tracking of connections for a draining shutdown.
+// free of Caddy: backends and their health, backends found by resolving
+// names (DNS, for the pods behind a Kubernetes headless Service), the three
+// selection algorithms, active health checks, the per-connection
+// rate-limited copy with idle timeout, and the tracking of connections for
+// a draining shutdown.
 //
 // The caddy-l4 handler (package l4lb/l4balancer, module
 // layer4.handlers.balancer) and the config.yaml adapter (package l4lb/lbyaml)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,8 @@ import (
 // configuration; a reload builds a new one over the same Backend objects.
 type Balancer struct {
 	Name           string
-	Backends       []*Backend
+	Backends       []*Backend // the fixed ones; DNS adds more (see DNS)
+	DNS            *DNS       // optional: backends found by resolving names
 	Selector       Selector
 	BytesPerSec    float64 // per connection and direction; 0 = unlimited
 	DialTimeout    time.Duration
@@ -27,7 +29,17 @@ type Balancer struct {
 	Log            *zap.Logger
 
 	checker *checker
-	series  map[*Backend]*backendSeries // metric children, resolved once in Start
+	// set is what new connections choose from. It is replaced whole, never
+	// changed, so the hot path reads it with one atomic load and no lock.
+	set     atomic.Pointer[backendSet]
+	watcher *dnsWatcher
+}
+
+// backendSet is the balancer's backends at one moment, with their metric
+// children (resolved once per backend, not per connection).
+type backendSet struct {
+	list   []*Backend
+	series map[*Backend]*backendSeries
 }
 
 // backendSeries are one backend's metric children.
@@ -36,15 +48,44 @@ type backendSeries struct {
 	active, up                                     prometheus.Gauge
 }
 
-// Start publishes the backends' state and starts the health checks.
+// Start publishes the backends' state, resolves the DNS backends once and
+// starts the health checks (and the re-resolution).
 func (b *Balancer) Start() {
 	if b.Log == nil {
 		b.Log = zap.NewNop()
 	}
-	if m := b.Metrics; m != nil {
-		b.series = make(map[*Backend]*backendSeries, len(b.Backends))
-		for _, be := range b.Backends {
-			b.series[be] = &backendSeries{
+	b.set.Store(&backendSet{})
+	b.checker = startChecker(b.HealthCheck, nil, b.publishState, b.Log)
+	b.publish(b.Backends)
+	if b.DNS != nil {
+		b.watcher = startDNSWatcher(b, b.DNS)
+	}
+}
+
+// Stop ends the health checks and the re-resolution, and gives the DNS
+// backends back to their store. Connections being forwarded are not
+// touched.
+func (b *Balancer) Stop() {
+	if b.watcher != nil {
+		b.watcher.stop()
+	}
+	if b.checker != nil {
+		b.checker.stop()
+	}
+}
+
+// publish makes list (fixed backends first, then the DNS ones) the set new
+// connections choose from: backends new to the set get metric children and
+// a health check, those that left lose their check. Connections already
+// forwarded to a backend that left go on until they end.
+func (b *Balancer) publish(list []*Backend) {
+	old := b.set.Load()
+	next := &backendSet{list: list, series: make(map[*Backend]*backendSeries, len(list))}
+	for _, be := range list {
+		if s := old.series[be]; s != nil {
+			next.series[be] = s
+		} else if m := b.Metrics; m != nil {
+			next.series[be] = &backendSeries{
 				connections:  m.Connections.WithLabelValues(b.Name, be.Addr),
 				toBackend:    m.Bytes.WithLabelValues(b.Name, be.Addr, "client_to_backend"),
 				toClient:     m.Bytes.WithLabelValues(b.Name, be.Addr, "backend_to_client"),
@@ -54,21 +95,25 @@ func (b *Balancer) Start() {
 			}
 		}
 	}
-	for _, be := range b.Backends {
-		b.publishState(be)
+	b.set.Store(next)
+	for _, be := range old.list {
+		if !slices.Contains(list, be) {
+			b.checker.remove(be)
+		}
 	}
-	b.checker = startChecker(b.HealthCheck, b.Backends, b.publishState, b.Log)
+	for _, be := range list {
+		if !slices.Contains(old.list, be) {
+			b.publishState(be)
+			b.checker.add(be)
+		}
+	}
 }
 
-// Stop ends the health checks. Connections being forwarded are not touched.
-func (b *Balancer) Stop() {
-	if b.checker != nil {
-		b.checker.stop()
-	}
-}
+// Current is the list of backends new connections choose from.
+func (b *Balancer) Current() []*Backend { return b.set.Load().list }
 
 func (b *Balancer) publishState(be *Backend) {
-	if s := b.series[be]; s != nil {
+	if s := b.set.Load().series[be]; s != nil {
 		up := 0.0
 		if be.Up() {
 			up = 1
@@ -79,9 +124,9 @@ func (b *Balancer) publishState(be *Backend) {
 
 // candidates are the healthy backends with room that were not tried yet for
 // this connection.
-func (b *Balancer) candidates(tried []*Backend) []*Backend {
-	out := make([]*Backend, 0, len(b.Backends))
-	for _, be := range b.Backends {
+func (b *Balancer) candidates(set *backendSet, tried []*Backend) []*Backend {
+	out := make([]*Backend, 0, len(set.list))
+	for _, be := range set.list {
 		if be.Up() && !be.full(b.MaxConnections) && !slices.Contains(tried, be) {
 			out = append(out, be)
 		}
@@ -92,13 +137,15 @@ func (b *Balancer) candidates(tried []*Backend) []*Backend {
 // dial connects to a backend chosen for client, trying the next candidate
 // whenever a dial fails (and taking the failed one out of the pool) or a
 // backend filled up meanwhile. It returns nil when no backend could be
-// reached; otherwise the backend's connection count includes this one.
-func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
+// reached; otherwise the backend's connection count includes this one, and
+// s is its metric children (nil without metrics).
+func (b *Balancer) dial(client netip.Addr) (conn net.Conn, be *Backend, s *backendSeries) {
+	set := b.set.Load()
 	var tried []*Backend
 	for {
-		cands := b.candidates(tried)
+		cands := b.candidates(set, tried)
 		if len(cands) == 0 {
-			return nil, nil
+			return nil, nil, nil
 		}
 		be := b.Selector.Select(cands, client)
 		tried = append(tried, be)
@@ -107,10 +154,10 @@ func (b *Balancer) dial(client netip.Addr) (net.Conn, *Backend) {
 		}
 		conn, err := be.Dial(b.DialTimeout)
 		if err == nil {
-			return conn, be
+			return conn, be, set.series[be]
 		}
 		be.release()
-		if s := b.series[be]; s != nil {
+		if s := set.series[be]; s != nil {
 			s.dialFailures.Inc()
 		}
 		if be.markDown() {
@@ -137,7 +184,7 @@ func (b *Balancer) Serve(client net.Conn, prefix []byte) {
 	if a, ok := client.RemoteAddr().(*net.TCPAddr); ok {
 		clientIP = a.AddrPort().Addr().Unmap()
 	}
-	backend, be := b.dial(clientIP)
+	backend, be, s := b.dial(clientIP)
 	if backend == nil {
 		// Every backend is down or full: close at once rather than leave
 		// the client hanging.
@@ -149,7 +196,6 @@ func (b *Balancer) Serve(client net.Conn, prefix []byte) {
 	defer b.Conns.forget(backend)
 	defer backend.Close()
 
-	s := b.series[be]
 	if s != nil {
 		s.connections.Inc()
 		s.active.Inc()

@@ -21,6 +21,8 @@ import (
 //	name: user-lb                # the "lb" metrics label; default lb:<port> (config.yaml), "balancer" (JSON)
 //	algorithm: roundrobin        # roundrobin | leastconn | hashing
 //	backends: [user-service-1:5000, user-service-2:5000]
+//	dns_backends: [user-service-headless:5000] # every address a name resolves to is a backend
+//	dns_refresh: 5s              # how often dns_backends are resolved again
 //	rate: 100                    # MB/s per connection and direction (10^6 bytes); 0 or absent = unlimited
 //	health_check: {interval: 2s, timeout: 1s, fall: 3, rise: 2, type: tcp, path: /}
 //	dial_timeout: 2s
@@ -30,7 +32,9 @@ import (
 type Spec struct {
 	Name           string           `json:"name,omitempty" yaml:"name"`
 	Algorithm      string           `json:"algorithm" yaml:"algorithm"`
-	Backends       []string         `json:"backends" yaml:"backends"`
+	Backends       []string         `json:"backends,omitempty" yaml:"backends"`
+	DNSBackends    []string         `json:"dns_backends,omitempty" yaml:"dns_backends"`
+	DNSRefresh     string           `json:"dns_refresh,omitempty" yaml:"dns_refresh"`
 	Rate           float64          `json:"rate,omitempty" yaml:"rate"`
 	HealthCheck    *HealthCheckSpec `json:"health_check,omitempty" yaml:"health_check"`
 	DialTimeout    string           `json:"dial_timeout,omitempty" yaml:"dial_timeout"`
@@ -68,6 +72,8 @@ type Settings struct {
 	Name           string
 	Algorithm      string
 	Backends       []string
+	DNSBackends    []string      // host:port; each address of host is a backend
+	DNSRefresh     time.Duration // interval between resolutions of DNSBackends
 	BytesPerSec    float64
 	HealthCheck    HealthCheck
 	DialTimeout    time.Duration
@@ -93,6 +99,10 @@ const (
 	DefaultAdmin        = "localhost:2019"
 	DefaultName         = "balancer"
 )
+
+// DefaultDNSRefresh matches the 5s TTL Kubernetes' DNS gives the records of
+// a headless Service's pods.
+const DefaultDNSRefresh = 5 * time.Second
 
 // ParseFile decodes and validates config.yaml. Errors name the offending
 // field; unknown keys are errors (a typo must not silently fall back to a
@@ -166,20 +176,23 @@ func (s Spec) Settings() (Settings, error) {
 	if _, err := NewSelector(s.Algorithm); err != nil {
 		return out, fmt.Errorf("algorithm: %w", err)
 	}
-	if len(s.Backends) == 0 {
-		return out, errors.New("backends: at least one backend (host:port) is required")
+	if len(s.Backends) == 0 && len(s.DNSBackends) == 0 {
+		return out, errors.New("backends: at least one backend (host:port) is required, in backends or dns_backends")
 	}
-	seen := map[string]bool{}
-	for i, b := range s.Backends {
-		if err := checkHostPort(b); err != nil {
-			return out, fmt.Errorf("backends[%d]: %w", i, err)
-		}
-		if seen[b] {
-			return out, fmt.Errorf("backends[%d]: %q is listed twice", i, b)
-		}
-		seen[b] = true
+	if err := checkBackendList("backends", s.Backends); err != nil {
+		return out, err
 	}
-	out.Backends = s.Backends
+	if err := checkBackendList("dns_backends", s.DNSBackends); err != nil {
+		return out, err
+	}
+	out.Backends, out.DNSBackends = s.Backends, s.DNSBackends
+	var err error
+	if s.DNSRefresh != "" && len(s.DNSBackends) == 0 {
+		return out, errors.New("dns_refresh: set, but there are no dns_backends to resolve")
+	}
+	if out.DNSRefresh, err = duration("dns_refresh", s.DNSRefresh, DefaultDNSRefresh); err != nil {
+		return out, err
+	}
 	if s.Rate < 0 {
 		return out, fmt.Errorf("rate: must be 0 (unlimited) or a positive number of MB/s, got %v", s.Rate)
 	}
@@ -187,7 +200,6 @@ func (s Spec) Settings() (Settings, error) {
 	if s.MaxConnections < 0 {
 		return out, fmt.Errorf("max_connections: must be 0 (unlimited) or positive, got %d", s.MaxConnections)
 	}
-	var err error
 	if out.DialTimeout, err = duration("dial_timeout", s.DialTimeout, DefaultDialTimeout); err != nil {
 		return out, err
 	}
@@ -253,6 +265,22 @@ func duration(field, s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: want a positive duration such as 2s or 500ms, got %q", field, s)
 	}
 	return d, nil
+}
+
+// checkBackendList checks that each entry is host:port and none is listed
+// twice.
+func checkBackendList(field string, list []string) error {
+	seen := map[string]bool{}
+	for i, b := range list {
+		if err := checkHostPort(b); err != nil {
+			return fmt.Errorf("%s[%d]: %w", field, i, err)
+		}
+		if seen[b] {
+			return fmt.Errorf("%s[%d]: %q is listed twice", field, i, b)
+		}
+		seen[b] = true
+	}
+	return nil
 }
 
 func checkHostPort(addr string) error {

@@ -35,6 +35,36 @@ health_check: {interval: 500ms, type: http, path: /healthz, rise: 1}
 	}
 }
 
+// Backends may all come from DNS; dns_refresh defaults to 5s.
+func TestParseFileDNSBackends(t *testing.T) {
+	s, err := ParseFile([]byte("port: 9001\nalgorithm: leastconn\ndns_backends: [user-service-headless:5000]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Backends) != 0 || len(s.DNSBackends) != 1 || s.DNSBackends[0] != "user-service-headless:5000" || s.DNSRefresh != DefaultDNSRefresh {
+		t.Fatalf("settings %+v", s.Settings)
+	}
+	s, err = ParseFile([]byte("port: 9001\nalgorithm: leastconn\nbackends: [a:1]\ndns_backends: [b:2]\ndns_refresh: 750ms\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Backends) != 1 || s.DNSRefresh != 750*time.Millisecond {
+		t.Fatalf("settings %+v", s.Settings)
+	}
+	base := "port: 9001\nalgorithm: roundrobin\nbackends: [a:1]\n"
+	for yaml, want := range map[string]string{
+		base + "dns_backends: [svc]\n":                  "dns_backends[0]: want host:port",
+		base + "dns_backends: [s:1, s:1]\n":             "dns_backends[1]: \"s:1\" is listed twice",
+		base + "dns_refresh: 5s\n":                      "dns_refresh: set, but there are no dns_backends",
+		base + "dns_backends: [s:1]\ndns_refresh: 0s\n": "dns_refresh: want a positive duration",
+		"port: 9001\nalgorithm: roundrobin\n":           "in backends or dns_backends",
+	} {
+		if _, err := ParseFile([]byte(yaml)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: err = %v, want it to contain %q", yaml, err, want)
+		}
+	}
+}
+
 func TestParseFileErrorsNameTheField(t *testing.T) {
 	base := "algorithm: roundrobin\nbackends: [a:1]\n"
 	cases := map[string]string{

@@ -25,27 +25,55 @@ type HealthCheck struct {
 // failures, back after 2 successes.
 var DefaultHealthCheck = HealthCheck{Interval: 2 * time.Second, Timeout: time.Second, Fall: 3, Rise: 2, Type: "tcp", Path: "/"}
 
-// checker runs the health checks of one balancer until stopped.
+// checker runs the health checks of one balancer until stopped: one loop
+// per backend, added and removed as DNS backends come and go.
 type checker struct {
 	hc      HealthCheck
 	client  *http.Client
 	onState func(b *Backend)
+	log     *zap.Logger
+	ctx     context.Context // ends every loop
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	loops map[*Backend]context.CancelFunc
 }
 
 func startChecker(hc HealthCheck, backends []*Backend, onState func(*Backend), log *zap.Logger) *checker {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checker{hc: hc, onState: onState, cancel: cancel}
+	c := &checker{hc: hc, onState: onState, log: log, ctx: ctx, cancel: cancel, loops: map[*Backend]context.CancelFunc{}}
 	if hc.Type == "http" {
 		// A fresh connection per check: a pooled one could hide a backend
 		// that stopped accepting.
 		c.client = &http.Client{Timeout: hc.Timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	}
 	for _, b := range backends {
-		c.wg.Go(func() { c.loop(ctx, b, log) })
+		c.add(b)
 	}
 	return c
+}
+
+// add starts checking b (once, however often it is added).
+func (c *checker) add(b *Backend) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.loops[b]; ok || c.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.loops[b] = cancel
+	c.wg.Go(func() { c.loop(ctx, b) })
+}
+
+// remove stops checking b; it does not wait for a check in flight.
+func (c *checker) remove(b *Backend) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cancel, ok := c.loops[b]; ok {
+		cancel()
+		delete(c.loops, b)
+	}
 }
 
 func (c *checker) stop() {
@@ -53,7 +81,7 @@ func (c *checker) stop() {
 	c.wg.Wait()
 }
 
-func (c *checker) loop(ctx context.Context, b *Backend, log *zap.Logger) {
+func (c *checker) loop(ctx context.Context, b *Backend) {
 	tick := time.NewTicker(c.hc.Interval)
 	defer tick.Stop()
 	for {
@@ -63,9 +91,9 @@ func (c *checker) loop(ctx context.Context, b *Backend, log *zap.Logger) {
 		}
 		if b.observe(err == nil, c.hc.Fall, c.hc.Rise) {
 			if err != nil {
-				log.Warn("backend down", zap.String("backend", b.Addr), zap.Error(err))
+				c.log.Warn("backend down", zap.String("backend", b.Addr), zap.Error(err))
 			} else {
-				log.Info("backend up", zap.String("backend", b.Addr))
+				c.log.Info("backend up", zap.String("backend", b.Addr))
 			}
 			c.onState(b)
 		}

@@ -10,6 +10,7 @@ type Metrics struct {
 	Up           *prometheus.GaugeVec
 	Bytes        *prometheus.CounterVec
 	DialFailures *prometheus.CounterVec
+	DNSFailures  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors (register them once per registry).
@@ -32,12 +33,16 @@ func NewMetrics() *Metrics {
 		DialFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "l4lb_dial_failures_total", Help: "Failed connection attempts to each backend.",
 		}, labels),
+		DNSFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "l4lb_dns_lookup_failures_total",
+			Help: "Failed lookups of each dns_backends name (its previous addresses stay in use).",
+		}, []string{"lb", "name"}),
 	}
 }
 
 // Collectors lists every collector, for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Connections, m.Active, m.Up, m.Bytes, m.DialFailures}
+	return []prometheus.Collector{m.Connections, m.Active, m.Up, m.Bytes, m.DialFailures, m.DNSFailures}
 }
 
 // Forget deletes the series of a backend that left the configuration.

@@ -16,6 +16,8 @@ import (
 //		name            <name>
 //		algorithm       roundrobin|leastconn|hashing
 //		backends        <host:port...>
+//		dns_backends    <host:port...>
+//		dns_refresh     <duration>
 //		rate            <MB/s>
 //		dial_timeout    <duration>
 //		drain_timeout   <duration>
@@ -44,12 +46,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			continue
 		}
-		if key == "backends" {
+		if key == "backends" || key == "dns_backends" {
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			h.Backends = append(h.Backends, args...)
+			if key == "backends" {
+				h.Backends = append(h.Backends, args...)
+			} else {
+				h.DNSBackends = append(h.DNSBackends, args...)
+			}
 			continue
 		}
 		var val string
@@ -67,6 +73,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("rate: want MB/s, got %q", val)
 			}
 			h.Rate = rate
+		case "dns_refresh":
+			h.DNSRefresh = val
 		case "dial_timeout":
 			h.DialTimeout = val
 		case "drain_timeout":

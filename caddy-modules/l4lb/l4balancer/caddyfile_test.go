@@ -55,6 +55,8 @@ func TestCaddyfileParsesEveryKey(t *testing.T) {
 			route {
 				balancer a:1 {
 					backends b:2 c:3
+					dns_backends svc-headless:5000 other:5001
+					dns_refresh 3s
 					name user-lb
 					algorithm hashing
 					rate 2.5
@@ -95,12 +97,13 @@ func TestCaddyfileParsesEveryKey(t *testing.T) {
 		t.Fatalf("no balancer route in %s", cfg)
 	}
 	h := srv.Routes[0].Handle[0]
-	if strings.Join(h.Backends, ",") != "a:1,b:2,c:3" || h.Name != "user-lb" || h.Algorithm != "hashing" ||
+	if strings.Join(h.Backends, ",") != "a:1,b:2,c:3" || strings.Join(h.DNSBackends, ",") != "svc-headless:5000,other:5001" ||
+		h.DNSRefresh != "3s" || h.Name != "user-lb" || h.Algorithm != "hashing" ||
 		h.Rate != 2.5 || h.IdleTimeout != "5m" || h.MaxConnections != 7 || h.HealthCheck == nil ||
 		h.HealthCheck.Type != "http" || h.HealthCheck.Path != "/healthz" || *h.HealthCheck.Fall != 4 {
 		t.Fatalf("parsed %+v (health %+v)", h.Spec, h.HealthCheck)
 	}
-	for _, bad := range []string{"colour blue", "rate fast", "name", "health_check {\n retries 3\n}"} {
+	for _, bad := range []string{"colour blue", "rate fast", "name", "dns_backends", "dns_refresh", "health_check {\n retries 3\n}"} {
 		_, err := caddyrun.Adapt("{\n layer4 {\n  :9001 {\n   route {\n    balancer a:1 {\n     " + bad + "\n    }\n   }\n  }\n }\n}")
 		if err == nil {
 			t.Errorf("%q was accepted", bad)

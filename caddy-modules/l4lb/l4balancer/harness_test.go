@@ -29,9 +29,12 @@ type backend struct {
 	wg    sync.WaitGroup
 }
 
-func newBackend(t *testing.T, name string) *backend {
+func newBackend(t *testing.T, name string) *backend { return backendOn(t, name, "127.0.0.1:0") }
+
+// backendOn is a backend named name listening on addr.
+func backendOn(t *testing.T, name, addr string) *backend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,9 +93,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.loaded = append(h.loaded, addr)
 		b.Backends = append(b.Backends, be)
 	}
+	if len(s.DNSBackends) > 0 {
+		b.DNS = &l4lb.DNS{Names: s.DNSBackends, Refresh: s.DNSRefresh, Resolver: resolver, Store: pooledStore{lb: s.Name}}
+	}
 	b.Start()
 	h.logger.Info("balancing", zap.String("lb", s.Name), zap.String("algorithm", s.Algorithm),
-		zap.Strings("backends", s.Backends), zap.Float64("rate_mbps", h.Rate),
+		zap.Strings("backends", s.Backends), zap.Strings("dns_backends", s.DNSBackends), zap.Float64("rate_mbps", h.Rate),
 		zap.Duration("idle_timeout", s.IdleTimeout), zap.Int64("max_connections", s.MaxConnections))
 	return nil
 }

@@ -3,6 +3,7 @@ package l4balancer
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -59,6 +60,16 @@ func releaseBackend(lb, addr string) {
 	backendPool.Delete(addr)
 	seriesPool.Delete(lb + "\x00" + addr)
 }
+
+// pooledStore gives a balancer's DNS backends the same pooled state as its
+// fixed ones, so an address that stays across a reload keeps its health.
+type pooledStore struct{ lb string }
+
+func (p pooledStore) Acquire(addr string) (*l4lb.Backend, error) { return loadBackend(p.lb, addr) }
+func (p pooledStore) Release(addr string)                        { releaseBackend(p.lb, addr) }
+
+// resolver resolves dns_backends; tests replace it with one they control.
+var resolver l4lb.Resolver = net.DefaultResolver
 
 func loadConns(logger *zap.Logger) (*connsHandle, error) {
 	val, _, err := connsPool.LoadOrNew(connsKey, func() (caddy.Destructor, error) {

@@ -375,3 +375,21 @@ func waitMetric(t *testing.T, port int, line string) {
 		}
 	}
 }
+
+// dns_backends through config.yaml and the system resolver: "localhost"
+// resolves (from /etc/hosts) to the loopback address(es), each a backend.
+func TestDNSBackendsFromConfigYAML(t *testing.T) {
+	addr := echoBackend(t, "dns")
+	_, port, _ := net.SplitHostPort(addr)
+	lbPort := caddyrun.FreePort(t)
+	load(t, fmt.Sprintf("port: %d\nalgorithm: roundrobin\ndns_backends: [localhost:%s]\ndns_refresh: 1h\nname: dns-lb\n"+
+		"metrics_port: 0\nadmin: \"off\"\nhealth_check: {interval: 1h}\n", lbPort, port))
+	t.Cleanup(func() { caddy.Stop() })
+	for range 3 { // an address nothing listens on (::1) is skipped after its first failed dial
+		c, _, name := greet(t, fmt.Sprintf("127.0.0.1:%d", lbPort))
+		c.Close()
+		if name != "dns" {
+			t.Fatalf("greeted by %q", name)
+		}
+	}
+}
