@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // collector exports a Shipper's counters.
 type collector struct {
-	s                               *Shipper
+	source                          func() *Shipper
 	sent, dropped, failed, buffered *prometheus.Desc
 }
 
@@ -15,12 +15,19 @@ type collector struct {
 //
 // labels are constant labels (e.g. the gateway's writer name).
 func NewCollector(s *Shipper, labels ...string) prometheus.Collector {
+	return NewCollectorFunc(func() *Shipper { return s }, labels...)
+}
+
+// NewCollectorFunc is NewCollector for the shipper source returns at each
+// scrape (none while it returns nil): Caddy's log writers come and go with
+// the writer pool, the registry with the config.
+func NewCollectorFunc(source func() *Shipper, labels ...string) prometheus.Collector {
 	cl := prometheus.Labels{}
 	for i := 0; i+1 < len(labels); i += 2 {
 		cl[labels[i]] = labels[i+1]
 	}
 	return &collector{
-		s:        s,
+		source:   source,
 		sent:     prometheus.NewDesc("log_shipper_lines_sent_total", "Log lines accepted by VictoriaLogs.", nil, cl),
 		dropped:  prometheus.NewDesc("log_shipper_lines_dropped_total", "Log lines dropped because the shipping buffer was full (store down or slow) or at shutdown.", nil, cl),
 		failed:   prometheus.NewDesc("log_shipper_send_failures_total", "Batches VictoriaLogs did not accept (each is retried).", nil, cl),
@@ -36,7 +43,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.s.Stats()
+	s := c.source()
+	if s == nil {
+		return
+	}
+	st := s.Stats()
 	ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(st.Sent))
 	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(st.Dropped))
 	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(st.Failures))

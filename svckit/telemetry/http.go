@@ -1,9 +1,11 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // untraced are the probe and scrape paths: a span per health check or
@@ -31,3 +33,15 @@ func Handler(next http.Handler, service string) http.Handler {
 func Transport(rt http.RoundTripper) http.RoundTripper {
 	return otelhttp.NewTransport(rt)
 }
+
+// StartSpan starts a child of ctx's span with the tracer provider that made
+// that span, not the global one: Caddy's tracing module keeps its provider
+// to itself, so the gateway modules' spans (password hashing, auth-db
+// queries) must come from the request span's provider to be exported with
+// it. Without a span in ctx it starts a no-op span.
+func StartSpan(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	return trace.SpanFromContext(ctx).TracerProvider().Tracer(instrumentation).Start(ctx, name, opts...)
+}
+
+// instrumentation names this package as the instrumentation scope.
+const instrumentation = "github.com/caddysocial/platform/svckit/telemetry"

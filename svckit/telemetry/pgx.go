@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -40,8 +39,7 @@ func (t QueryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.
 	if t.DBName != "" {
 		attrs = append(attrs, attribute.String("db.namespace", t.DBName))
 	}
-	ctx, span := otel.Tracer("github.com/caddysocial/platform/svckit/telemetry").Start(ctx, queryName(data.SQL),
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, span := StartSpan(ctx, queryName(data.SQL), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return context.WithValue(ctx, spanKey{}, span)
 }
 
