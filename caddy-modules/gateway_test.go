@@ -86,6 +86,8 @@ func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 		"FEED_SERVICE":     "127.0.0.1:" + strconv.Itoa(deadLB),
 		"UPSTREAM_TIMEOUT": "1s",
 
+		// The SDK reads the service name once per process (resource.Default).
+		"OTEL_SERVICE_NAME":    "gateway",
 		"OTEL_TRACES_EXPORTER": "none",
 		"VICTORIA_LOGS_URL":    "",
 	}
