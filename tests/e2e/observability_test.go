@@ -153,6 +153,19 @@ func TestTelemetryFeedTrace(t *testing.T) {
 		return ""
 	})
 	t.Logf("logs of %v found %.1fs after the answer", services, time.Since(done).Seconds())
+	// The balancers' own logs (startup, health) are there too.
+	for _, lb := range []string{"user-lb", "post-lb"} {
+		q := url.Values{"query": {"service:" + lb}, "limit": {"1"}}
+		res, err := plain.Get(vlogsURL() + "/select/logsql/query?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), `"service":"`+lb+`"`) {
+			t.Errorf("no log line of %s in VictoriaLogs: %d %s", lb, res.StatusCode, body)
+		}
+	}
 
 	eventually(t, 30*time.Second, "the trace in Jaeger", func() string {
 		spans, err := traceSpans(traceID)
@@ -248,5 +261,4 @@ func TestOutageTelemetryBackends(t *testing.T) {
 		}
 		return ""
 	})
-	_ = strings.TrimSpace
 }
