@@ -77,12 +77,12 @@ func (w *Writer) Provision(ctx caddy.Context) error {
 	if w.URL == "" {
 		return nil
 	}
-	key := w.WriterKey()
-	err := ctx.GetMetricsRegistry().Register(logship.NewCollectorFunc(func() *logship.Shipper {
-		s, _ := shippers.Load(key)
-		sh, _ := s.(*logship.Shipper)
-		return sh
-	}, "writer", w.Service))
+	// One collector per service label, summing that service's shippers
+	// (the runtime log and the access log may be two writers).
+	service := w.Service
+	err := ctx.GetMetricsRegistry().Register(logship.NewCollectorFunc(func() (logship.Stats, bool) {
+		return sumStats(service)
+	}, "writer", service))
 	if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); err != nil && !dup {
 		return fmt.Errorf("victorialogs: register metrics: %w", err)
 	}
@@ -134,26 +134,47 @@ func (w Writer) OpenWriter() (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	shippers.Store(w.WriterKey(), s)
+	shippers.Store(w.WriterKey(), entry{s, w.Service})
 	var out io.Writer = s
 	if w.TeeStderr {
 		out = io.MultiWriter(s, os.Stderr)
 	}
-	return &shipperWriter{Writer: out, s: s, key: w.WriterKey()}, nil
+	return &shipperWriter{Writer: out, s: s, key: w.WriterKey(), service: w.Service}, nil
 }
 
-// shippers are the open shippers by writer key, for the collectors.
+// shippers are the open shippers (entry) by writer key, for the collectors.
 var shippers sync.Map
+
+type entry struct {
+	s       *logship.Shipper
+	service string
+}
+
+// sumStats adds up the counters of the open shippers of service.
+func sumStats(service string) (sum logship.Stats, found bool) {
+	shippers.Range(func(_, v any) bool {
+		if e := v.(entry); e.service == service {
+			st := e.s.Stats()
+			sum.Sent += st.Sent
+			sum.Dropped += st.Dropped
+			sum.Failures += st.Failures
+			sum.Buffered += st.Buffered
+			found = true
+		}
+		return true
+	})
+	return sum, found
+}
 
 type shipperWriter struct {
 	io.Writer
-	s   *logship.Shipper
-	key string
+	s            *logship.Shipper
+	key, service string
 }
 
 // Close flushes what is buffered (bounded) and stops the shipper.
 func (sw *shipperWriter) Close() error {
-	shippers.CompareAndDelete(sw.key, sw.s)
+	shippers.CompareAndDelete(sw.key, entry{sw.s, sw.service})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return sw.s.Close(ctx)

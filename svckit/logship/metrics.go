@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // collector exports a Shipper's counters.
 type collector struct {
-	source                          func() *Shipper
+	source                          func() (Stats, bool)
 	sent, dropped, failed, buffered *prometheus.Desc
 }
 
@@ -15,13 +15,13 @@ type collector struct {
 //
 // labels are constant labels (e.g. the gateway's writer name).
 func NewCollector(s *Shipper, labels ...string) prometheus.Collector {
-	return NewCollectorFunc(func() *Shipper { return s }, labels...)
+	return NewCollectorFunc(func() (Stats, bool) { return s.Stats(), true }, labels...)
 }
 
-// NewCollectorFunc is NewCollector for the shipper source returns at each
-// scrape (none while it returns nil): Caddy's log writers come and go with
-// the writer pool, the registry with the config.
-func NewCollectorFunc(source func() *Shipper, labels ...string) prometheus.Collector {
+// NewCollectorFunc is NewCollector for the counters source returns at each
+// scrape (none while it returns false): Caddy's log writers come and go with
+// its writer pool, and several may share the labels (their sum is exported).
+func NewCollectorFunc(source func() (Stats, bool), labels ...string) prometheus.Collector {
 	cl := prometheus.Labels{}
 	for i := 0; i+1 < len(labels); i += 2 {
 		cl[labels[i]] = labels[i+1]
@@ -43,11 +43,10 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.source()
-	if s == nil {
+	st, ok := c.source()
+	if !ok {
 		return
 	}
-	st := s.Stats()
 	ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(st.Sent))
 	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(st.Dropped))
 	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(st.Failures))
