@@ -97,4 +97,6 @@ echo "| mode | req/s (median of $rounds) | p99 at $half_rate req/s, ms (median) 
 echo "|---|---|---|---|"
 echo "| off | $off_rps | $off_p99 | ${cpu[off]} |"
 echo "| on  | $on_rps | $on_p99 | ${cpu[on]} |"
-awk -v a="$on_rps" -v b="$off_rps" -v c="$on_p99" -v d="$off_p99" 'BEGIN {printf "throughput on/off = %.3f (goal >= 0.9); p99 on/off = %.3f (goal <= 1.1)\n", a / b, c / d}'
+echo "per-round throughput on/off: $(paste <(echo "${sat[on]}" | tr ' ' '\n') <(echo "${sat[off]}" | tr ' ' '\n') | awk 'NF == 2 {printf "%.3f ", $1 / $2}')"
+echo "per-round p99 on/off: $(paste <(echo "${half[on]}" | tr ' ' '\n') <(echo "${half[off]}" | tr ' ' '\n') | awk 'NF == 2 {printf "%.3f ", $1 / $2}')"
+awk -v a="$on_rps" -v b="$off_rps" -v c="$on_p99" -v d="$off_p99" 'BEGIN {printf "ratio of medians: throughput on/off = %.3f (goal >= 0.9); p99 on/off = %.3f (goal <= 1.1)\n", a / b, c / d}'
