@@ -68,7 +68,8 @@ auth=(-H "Authorization: Bearer $token")
 
 rps() { wrk -t2 -c"$conns" -d"${secs}s" "${auth[@]}" "$url/api/profile/me" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "non2xx", $0 > "/dev/stderr"}'; }
 p99() { # p99 RATE: p99 in ms at RATE req/s (16 workers)
-	hey -z "${secs}s" -c 16 -q "$(awk -v r="$1" 'BEGIN {printf "%d", r / 16}')" "${auth[@]}" "$url/api/profile/me" |
+	# -host: hey's TLS ServerName is the Host header, which must not carry the port.
+	hey -host localhost -z "${secs}s" -c 16 -q "$(awk -v r="$1" 'BEGIN {printf "%d", r / 16}')" "${auth[@]}" "$url/api/profile/me" |
 		awk '/ 99%/ {printf "%.2f", $3 * 1000} /Status code distribution/ {s=1} s && /\[/ && $1 != "[200]" {print "non-200:", $0 > "/dev/stderr"}'
 }
 
