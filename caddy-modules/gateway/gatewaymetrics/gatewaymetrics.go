@@ -135,9 +135,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	method := sanitizeMethod(r.Method)
 	elapsed := time.Since(start).Seconds()
 	observer := collectors.latency.WithLabelValues(method, h.Endpoint)
-	if sc := trace.SpanContextFromContext(r.Context()); sc.IsSampled() {
-		observer.(prometheus.ExemplarObserver).ObserveWithExemplar(elapsed, prometheus.Labels{"trace_id": sc.TraceID().String()})
+	sc := trace.SpanContextFromContext(r.Context())
+	if sc.IsValid() {
+		// Unsampled requests too: their log lines still join the services'.
 		annotate(r, sc, method+" "+h.Endpoint)
+	}
+	if sc.IsSampled() {
+		// Only a sampled trace exists in Jaeger for the exemplar to point at.
+		observer.(prometheus.ExemplarObserver).ObserveWithExemplar(elapsed, prometheus.Labels{"trace_id": sc.TraceID().String()})
 	} else {
 		observer.Observe(elapsed)
 	}
