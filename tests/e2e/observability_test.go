@@ -245,7 +245,8 @@ func TestOutageTelemetryBackends(t *testing.T) {
 
 	// The shippers and exporters retry on their own: a request made after
 	// the backends are back is found in both.
-	eventually(t, 60*time.Second, "telemetry of a request after the outage", func() string {
+	// Up to the shippers' 10 s backoff plus the restarted containers' start.
+	eventually(t, 90*time.Second, "telemetry of a request after the outage", func() string {
 		tp, traceID := newTraceparent()
 		if r := call(t, "GET", "/api/feed", reader.token, nil, "traceparent", tp); r.status != 200 {
 			return fmt.Sprintf("feed %d", r.status)
