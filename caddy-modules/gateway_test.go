@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -57,8 +58,15 @@ type gatewayUnderTest struct {
 }
 
 // startGateway runs the repository's Caddyfile, unchanged except for a
-// private certificate storage, with test ports and upstreams.
+// private certificate storage, with test ports and upstreams; tracing
+// exports nothing and logs go to stderr.
 func startGateway(t *testing.T) *gatewayUnderTest {
+	t.Helper()
+	return startGatewayEnv(t, nil)
+}
+
+// startGatewayEnv is startGateway with more (or other) environment variables.
+func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 	t.Helper()
 	src, err := os.ReadFile("../Caddyfile")
 	if err != nil {
@@ -77,7 +85,13 @@ func startGateway(t *testing.T) *gatewayUnderTest {
 		"POST_LB":          strings.TrimPrefix(upstream(t, "post-lb").URL, "http://"),
 		"FEED_SERVICE":     "127.0.0.1:" + strconv.Itoa(deadLB),
 		"UPSTREAM_TIMEOUT": "1s",
+
+		// The SDK reads the service name once per process (resource.Default).
+		"OTEL_SERVICE_NAME":    "gateway",
+		"OTEL_TRACES_EXPORTER": "none",
+		"VICTORIA_LOGS_URL":    "",
 	}
+	maps.Copy(env, extra)
 	for k, v := range env {
 		t.Setenv(k, v)
 	}

@@ -9,7 +9,8 @@
 //   - http.handlers.allow_methods: 405 with Allow (gateway/allowmethods);
 //   - http.handlers.rate_limit: per-client rate limits (gateway/ratelimiter);
 //   - layer4.handlers.balancer (on caddy-l4) and the lbyaml config adapter: the layer-4 TCP load
-//     balancer and its config.yaml (l4lb/l4balancer, l4lb/lbyaml).
+//     balancer and its config.yaml (l4lb/l4balancer, l4lb/lbyaml);
+//   - caddy.logging.writers.victorialogs: Caddy's logs shipped to VictoriaLogs (victorialogs).
 package caddymodules
 
 import (
@@ -20,4 +21,5 @@ import (
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/ratelimiter"
 	_ "github.com/caddysocial/platform/caddy-modules/l4lb/l4balancer"
 	_ "github.com/caddysocial/platform/caddy-modules/l4lb/lbyaml"
+	_ "github.com/caddysocial/platform/caddy-modules/victorialogs"
 )

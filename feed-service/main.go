@@ -25,6 +25,7 @@ import (
 	"github.com/caddysocial/platform/feed-service/internal/feed"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
 	"github.com/caddysocial/platform/svckit/httpx"
+	"github.com/caddysocial/platform/svckit/telemetry"
 )
 
 // Config is the service's settings.
@@ -46,23 +47,33 @@ func main() {
 		}
 		return
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", "feed-service")
-	cfg, err := configFromEnv()
-	if err != nil {
-		log.Error("configuration", "error", err.Error())
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Logs (VICTORIA_LOGS_URL) and traces (OTEL_*), each off when unset.
+	tel, err := telemetry.Start(ctx, "feed-service")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "feed-service:", err)
+		os.Exit(2)
+	}
+	if err := serve(ctx, port, tel); err != nil {
+		tel.Log.Error("exit", "error", err.Error())
+		tel.Shutdown(5 * time.Second)
+		os.Exit(1)
+	}
+	tel.Shutdown(5 * time.Second)
+}
+
+// serve runs the service on port until ctx ends.
+func serve(ctx context.Context, port string, tel *telemetry.Runtime) error {
+	cfg, err := configFromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
-		log.Error("listen", "error", err.Error())
-		os.Exit(1)
+		return fmt.Errorf("listen: %w", err)
 	}
-	if err := httpx.Serve(ctx, httpx.NewServer(":"+port, newHandler(cfg, log)), ln, 20*time.Second, log); err != nil {
-		log.Error("exit", "error", err.Error())
-		os.Exit(1)
-	}
+	return httpx.Serve(ctx, httpx.NewServer(":"+port, newHandler(cfg, tel.Log, tel.Collectors...)), ln, 20*time.Second, tel.Log)
 }
 
 func env(name, def string) string {
@@ -89,10 +100,13 @@ func configFromEnv() (Config, error) {
 	return cfg, nil
 }
 
-// newHandler wires the upstream clients, /feed, the probes and metrics.
-func newHandler(cfg Config, log *slog.Logger) http.Handler {
+// newHandler wires the upstream clients, /feed, the probes and metrics
+// (plus the extra collectors, e.g. the log shipper's), with a server span
+// per request and a client span per upstream call.
+func newHandler(cfg Config, log *slog.Logger, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(extra...)
 	metrics := httpx.NewMetrics(reg, "feed-service")
 	um := upstream.NewMetrics(reg)
 	users := upstream.New("user-lb", cfg.UserLB, cfg.Policy, um)
@@ -121,5 +135,5 @@ func newHandler(cfg Config, log *slog.Logger) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	httpx.NotFound(mux)
-	return httpx.Observe(mux, metrics, log)
+	return telemetry.Handler(httpx.Observe(mux, metrics, log), "feed-service")
 }

@@ -14,7 +14,11 @@ import (
 	"runtime"
 
 	"github.com/alexedwards/argon2id"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/caddysocial/platform/svckit/telemetry"
 )
 
 // OWASP's minimum recommendation for Argon2id (Password Storage Cheat Sheet):
@@ -61,10 +65,13 @@ func New(params argon2id.Params, concurrency int) (*Hasher, error) {
 // Concurrency is the number of hashes that may run at once.
 func (h *Hasher) Concurrency() int { return h.concurrency }
 
+// acquire waits for a hashing slot; the wait is an event of ctx's span
+// (time spent queueing behind other hashes, as opposed to hashing).
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := h.slots.Acquire(ctx, 1); err != nil {
 		return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 	}
+	trace.SpanFromContext(ctx).AddEvent("hashing slot acquired")
 	if h.inSlot != nil {
 		h.inSlot()
 	}
@@ -75,7 +82,10 @@ func (h *Hasher) release() { h.slots.Release(1) }
 
 // Hash returns the PHC string ($argon2id$v=19$m=...,t=...,p=...$salt$key).
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	ctx, span := telemetry.StartSpan(ctx, "argon2id hash")
+	defer span.End()
 	if err := h.acquire(ctx); err != nil {
+		span.SetStatus(codes.Error, "no hashing slot")
 		return "", err
 	}
 	defer h.release()
@@ -89,7 +99,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // Verify reports whether password matches the PHC string encoded. The key
 // comparison is constant-time.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	ctx, span := telemetry.StartSpan(ctx, "argon2id verify")
+	defer span.End()
 	if err := h.acquire(ctx); err != nil {
+		span.SetStatus(codes.Error, "no hashing slot")
 		return false, err
 	}
 	defer h.release()

@@ -67,7 +67,7 @@ func Observe(next http.Handler, m *Metrics, log *slog.Logger) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic serving request", "panic", p, "method", r.Method, "path", r.URL.Path)
+				log.ErrorContext(r.Context(), "panic serving request", "panic", p, "method", r.Method, "path", r.URL.Path)
 				if rec.status == 0 {
 					Error(rec, http.StatusInternalServerError, "internal error")
 				}
@@ -80,7 +80,7 @@ func Observe(next http.Handler, m *Metrics, log *slog.Logger) http.Handler {
 			m.requests.WithLabelValues(sanitizeMethod(r.Method), route, strconv.Itoa(rec.status)).Inc()
 			m.latency.WithLabelValues(sanitizeMethod(r.Method), route).Observe(elapsed.Seconds())
 			if route != "GET /healthz" && route != "GET /metrics" {
-				log.Info("request", "method", r.Method, "path", r.URL.Path, "route", route,
+				log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
 					"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000,
 					"user_id", r.Header.Get(UserIDHeader))
 			}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/caddysocial/platform/svckit/httpx"
 	"github.com/caddysocial/platform/svckit/pgstore"
+	"github.com/caddysocial/platform/svckit/telemetry"
 )
 
 // Store is what the probes need from a service's data layer.
@@ -51,21 +52,29 @@ func Main(name string, wire Wire) {
 		}
 		return
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("service", name)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, name, ":"+port, os.Getenv("POSTGRES_DSN"), wire); err != nil {
-		log.Error("exit", "error", err.Error())
+	tel, err := telemetry.Start(ctx, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(2)
+	}
+	err = run(ctx, tel.Log, name, ":"+port, os.Getenv("POSTGRES_DSN"), wire, tel.Collectors...)
+	if err != nil {
+		tel.Log.Error("exit", "error", err.Error())
+	}
+	tel.Shutdown(5 * time.Second)
+	if err != nil {
 		os.Exit(1)
 	}
 }
 
 // run serves on addr until ctx ends.
-func run(ctx context.Context, log *slog.Logger, name, addr, dsn string, wire Wire) error {
+func run(ctx context.Context, log *slog.Logger, name, addr, dsn string, wire Wire, extra ...prometheus.Collector) error {
 	if dsn == "" {
 		return fmt.Errorf("POSTGRES_DSN is not set")
 	}
-	handler, cleanup, err := NewHandler(ctx, log, name, dsn, wire)
+	handler, cleanup, err := NewHandler(ctx, log, name, dsn, wire, extra...)
 	if err != nil {
 		return err
 	}
@@ -77,9 +86,11 @@ func run(ctx context.Context, log *slog.Logger, name, addr, dsn string, wire Wir
 	return httpx.Serve(ctx, httpx.NewServer(addr, handler), ln, 20*time.Second, log)
 }
 
-// NewHandler wires the store, routes, probes and metrics. The returned
-// cleanup closes the pool after the server has drained.
-func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wire) (http.Handler, func(), error) {
+// NewHandler wires the store, routes, probes and metrics (plus the extra
+// collectors, e.g. the log shipper's), with a server span per request and a
+// span per database query of a traced request. The returned cleanup closes
+// the pool after the server has drained.
+func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wire, extra ...prometheus.Collector) (http.Handler, func(), error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("POSTGRES_DSN is not a valid PostgreSQL connection string")
@@ -87,6 +98,7 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 	}
+	cfg.ConnConfig.Tracer = telemetry.QueryTracer{DBName: cfg.ConnConfig.Database}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create pool: %w", err)
@@ -102,6 +114,7 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(extra...)
 	metrics := httpx.NewMetrics(reg, name)
 
 	mux := http.NewServeMux()
@@ -120,5 +133,5 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	httpx.NotFound(mux)
-	return httpx.Observe(mux, metrics, log), pool.Close, nil
+	return telemetry.Handler(httpx.Observe(mux, metrics, log), name), pool.Close, nil
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make e2e: the whole platform, end to end, on this machine.
 #  1. docker compose up (tests/e2e/compose.override.yaml publishes on 127.0.0.1 only), wait for health;
-#  2. the API suite over HTTPS (tests/e2e, Go), trusting Caddy's exported root CA, and the web
+#  2. the API suite over HTTPS (tests/e2e, Go; with one feed request traced through Jaeger, VictoriaLogs
+#     and exemplars), trusting Caddy's exported root CA, and the web
 #     client in headless Chromium (on failure: screenshots and console in tests/e2e/artifacts);
 #  3. Locust headless, zero failures allowed;
 #  4. the three recording rules return data in Prometheus;
 #  5. failover under load: one user-service and one post-service stopped, then started again;
-#  6. auth-db down and back; the gateway restarted (Go tests TestOutage*);
+#  6. auth-db, VictoriaLogs and Jaeger down and back; the gateway restarted (Go tests TestOutage*);
 #  7. teardown, also on failure (then with the containers' logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -83,6 +84,9 @@ step "recording rules return data"
 wait_prom 'sum(method:gateway_requests:sum)' 'v > 0' 60
 wait_prom 'sum(endpoint_method:gateway_requests:rate1m)' 'v > 0' 60
 wait_prom 'count(endpoint:gateway_request_latency_seconds:mean1m)' 'v >= 5' 60
+# Jaeger's and VictoriaLogs' own metrics are scraped; log shippers report.
+wait_prom 'sum(up{job=~"jaeger|victoria-logs"})' 'v == 2' 60
+wait_prom 'sum(log_shipper_lines_sent_total)' 'v > 0' 30
 
 step "failover under load: stop user-service-1 and post-service-1"
 before=$(prom_value 'sum(l4lb_connections_total{backend="user-service-1:5000"})')

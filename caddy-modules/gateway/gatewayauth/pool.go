@@ -7,6 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/caddysocial/platform/svckit/telemetry"
 )
 
 // pools holds the auth-db connection pools across config reloads: a reload
@@ -38,6 +40,8 @@ func (a *App) loadPool() (*pgxpool.Pool, error) {
 			cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 		}
 		cfg.HealthCheckPeriod = 15 * time.Second
+		// A span per auth-db query of a traced request.
+		cfg.ConnConfig.Tracer = telemetry.QueryTracer{DBName: cfg.ConnConfig.Database}
 		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("auth: create auth-db pool: %w", err)

@@ -8,12 +8,20 @@
 // route (e.g. /api/profile/{userId}), never the request path, so no user id
 // reaches a label and cardinality is bounded by the routing table; method is
 // folded to the standard methods and "OTHER".
+//
+// With Caddy's tracing handler in front (the Caddyfile's `tracing`), each
+// latency observation of a sampled request carries its trace id as an
+// exemplar ({trace_id="..."}; Prometheus scrapes them from the OpenMetrics
+// format the metrics handler negotiates), the request's access log line gets
+// trace_id and span_id, and the gateway's span is named after the route
+// template ("GET /api/feed") instead of a raw path.
 package gatewaymetrics
 
 import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +29,9 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
 )
 
 func init() {
@@ -122,9 +133,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		code = http.StatusOK
 	}
 	method := sanitizeMethod(r.Method)
-	collectors.latency.WithLabelValues(method, h.Endpoint).Observe(time.Since(start).Seconds())
+	elapsed := time.Since(start).Seconds()
+	observer := collectors.latency.WithLabelValues(method, h.Endpoint)
+	sc := trace.SpanContextFromContext(r.Context())
+	if sc.IsValid() {
+		// Unsampled requests too: their log lines still join the services'.
+		annotate(r, sc, method+" "+h.Endpoint)
+	}
+	if sc.IsSampled() {
+		// Only a sampled trace exists in Jaeger for the exemplar to point at.
+		observer.(prometheus.ExemplarObserver).ObserveWithExemplar(elapsed, prometheus.Labels{"trace_id": sc.TraceID().String()})
+	} else {
+		observer.Observe(elapsed)
+	}
 	collectors.requests.WithLabelValues(method, h.Endpoint, strconv.Itoa(code)).Inc()
 	return err
+}
+
+// annotate names the request's span after its route and puts the trace
+// and span ids into the request's access log line under the names the
+// services' logs use (Caddy's own fields are traceID and spanID).
+func annotate(r *http.Request, sc trace.SpanContext, route string) {
+	span := trace.SpanFromContext(r.Context())
+	span.SetName(route)
+	span.SetAttributes(attribute.String("http.route", route[strings.IndexByte(route, ' ')+1:]))
+	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
+		extra.Set(zap.String("trace_id", sc.TraceID().String()))
+		extra.Set(zap.String("span_id", sc.SpanID().String()))
+	}
 }
 
 // sanitizeMethod bounds the method label to the standard methods.

@@ -8,11 +8,17 @@
 // layer4 app with one server listening on the port, whose one route (no
 // matchers) hands every connection to our layer4.handlers.balancer, and an
 // http app serving /metrics on metrics_port.
+//
+// Logs: JSON to stderr; when the environment has VICTORIA_LOGS_URL (as
+// compose sets it), also shipped to VictoriaLogs by our
+// caddy.logging.writers.victorialogs writer with service = the balancer's
+// name. Read at adapt time, like a Caddyfile's {$VAR}.
 package lbyaml
 
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -21,6 +27,7 @@ import (
 
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
 	_ "github.com/caddysocial/platform/caddy-modules/l4lb/l4balancer" // the handler the config names
+	_ "github.com/caddysocial/platform/caddy-modules/victorialogs"    // the log writer it may name
 )
 
 func init() {
@@ -74,12 +81,26 @@ func Config(s l4lb.FileSettings) *caddy.Config {
 		admin = &caddy.AdminConfig{Disabled: true, Config: &caddy.ConfigSettings{Persist: &persist}}
 	}
 	return &caddy.Config{
-		Admin: admin,
-		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{
-			"default": {BaseLog: caddy.BaseLog{EncoderRaw: json.RawMessage(`{"format":"json"}`)}},
-		}},
+		Admin:   admin,
+		Logging: &caddy.Logging{Logs: map[string]*caddy.CustomLog{"default": defaultLog(s.Spec.Name, os.Getenv("VICTORIA_LOGS_URL"))}},
 		AppsRaw: apps,
 	}
+}
+
+// defaultLog is the balancer's log: JSON on stderr, and shipped to
+// VictoriaLogs at vlogsURL if set (a balancer logs little: health changes,
+// reloads, errors).
+func defaultLog(name, vlogsURL string) *caddy.CustomLog {
+	if vlogsURL == "" {
+		return &caddy.CustomLog{BaseLog: caddy.BaseLog{EncoderRaw: json.RawMessage(`{"format":"json"}`)}}
+	}
+	writer, _ := json.Marshal(map[string]any{
+		"output": "victorialogs", "url": vlogsURL, "service": name, "tee_stderr": true,
+	})
+	return &caddy.CustomLog{BaseLog: caddy.BaseLog{
+		WriterRaw:  writer,
+		EncoderRaw: json.RawMessage(`{"format":"json","time_format":"rfc3339_nano"}`),
+	}}
 }
 
 var _ caddyconfig.Adapter = Adapter{}

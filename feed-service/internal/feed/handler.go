@@ -46,16 +46,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Context().Err() != nil:
 		return // the client went away
 	case errors.Is(err, upstream.ErrOpen):
-		h.Log.Warn("feed failed fast: circuit breaker open", "error", err.Error())
+		h.Log.WarnContext(r.Context(), "feed failed fast: circuit breaker open", "error", err.Error())
 		w.Header().Set("Retry-After", "5")
 		httpx.Error(w, http.StatusServiceUnavailable, "feed temporarily unavailable")
 		return
 	case errors.Is(err, ErrFriends):
-		h.Log.Error("feed failed: friends", "error", err.Error())
+		h.Log.ErrorContext(r.Context(), "feed failed: friends", "error", err.Error())
 		httpx.Error(w, http.StatusBadGateway, "could not fetch your friends")
 		return
 	default:
-		h.Log.Error("feed failed: posts", "error", err.Error())
+		h.Log.ErrorContext(r.Context(), "feed failed: posts", "error", err.Error())
 		httpx.Error(w, http.StatusBadGateway, "could not fetch your friends' posts")
 		return
 	}
@@ -67,7 +67,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		if feed.MissingAuthors > 0 {
 			h.Partial.WithLabelValues("usernames").Inc()
 		}
-		h.Log.Warn("feed incomplete", "missing_posts", feed.MissingPosts, "missing_usernames", feed.MissingAuthors)
+		h.Log.WarnContext(r.Context(), "feed incomplete", "missing_posts", feed.MissingPosts, "missing_usernames", feed.MissingAuthors)
 	}
 	httpx.WriteJSON(w, http.StatusOK, feed.Items)
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
 	"github.com/failsafe-go/failsafe-go/timeout"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddysocial/platform/svckit/telemetry"
 )
 
 // ErrOpen is returned while the upstream's circuit breaker is open.
@@ -106,7 +108,8 @@ func New(name, base string, p Policy, m *Metrics) *Client {
 		ResponseHeaderTimeout: p.AttemptTimeout,
 	}
 	// Outermost first: retries wrap the breaker, which wraps each attempt's timeout.
-	rt := failsafehttp.NewRoundTripper(&measured{inner: transport, name: name, m: m}, retry, breaker,
+	// Each attempt is a client span carrying the traceparent.
+	rt := failsafehttp.NewRoundTripper(&measured{inner: telemetry.Transport(transport), name: name, m: m}, retry, breaker,
 		timeout.New[*http.Response](p.AttemptTimeout))
 	return &Client{name: name, base: base, http: &http.Client{Transport: rt}, breaker: breaker}
 }
