@@ -108,7 +108,10 @@ func New(name, base string, p Policy, m *Metrics) *Client {
 	// Outermost first: retries wrap the breaker, which wraps each attempt's timeout.
 	rt := failsafehttp.NewRoundTripper(&measured{inner: transport, name: name, m: m}, retry, breaker,
 		timeout.New[*http.Response](p.AttemptTimeout))
-	return &Client{name: name, base: base, http: &http.Client{Transport: rt}, breaker: breaker}
+	// Redirects are not followed: no upstream call expects one, and a batch
+	// call redirected by a server without the route is "not supported".
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{name: name, base: base, http: &http.Client{Transport: rt, CheckRedirect: noRedirects}, breaker: breaker}
 }
 
 func stateValue(s circuitbreaker.State) float64 {
