@@ -152,6 +152,19 @@ for r in $(seq "$rounds"); do
 	echo "$line"
 done
 
+# Where a batch feed's time goes: each upstream call alone, straight to one
+# service instance (curl, median of 20), for the largest friend count.
+last=${counts[-1]}
+g=$((last % 1000 + last / 1000)) me=$(uuid_of "$g" 0)
+ids=$(for i in $(seq 1 200); do printf '%s,' "$(uuid_of "$g" "$i")"; done)
+ten=$(for i in $(seq 1 10); do printf '%s,' "$(uuid_of "$g" "$i")"; done)
+call_ms() { for _ in $(seq 20); do curl -s -o /dev/null -w '%{time_total}\n' -H "X-User-ID: $me" "$1"; done | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]*1000}'; }
+echo
+echo "calls of one feed with $last friends, alone (median of 20, ms): GET /friends $(call_ms "http://127.0.0.1:18101/friends");" \
+	"GET /posts?authors= (200 friends) $(call_ms "http://127.0.0.1:18103/posts?authors=${ids%,}&limit=10");" \
+	"GET /profiles?ids= (10) $(call_ms "http://127.0.0.1:18101/profiles?ids=${ten%,}");" \
+	"GET /posts/{id} $(call_ms "http://127.0.0.1:18103/posts/$(uuid_of "$g" 1)?limit=10")"
+
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 first=${counts[0]}
 # shellcheck disable=SC2086

@@ -202,6 +202,21 @@ PY
 )
 mix_cpu=$(cpu_per_req "$before" "$after" "$mix_n")
 
+# 5. Where the gateway's CPU goes under the gateway path's saturation: Caddy's
+# pprof on its admin endpoint (localhost inside the container).
+profile_top=""
+if [ "${PROFILE:-1}" = 1 ]; then
+	echo "== 5. CPU profile of the gateway under load" >&2
+	wrk -t2 -c32 -d"$((secs + 4))s" -H "${hdr[gateway]}" "${url[gateway]}" >/dev/null &
+	wrkpid=$!
+	sleep 1
+	"${compose[@]}" exec -T gateway wget -qO- "http://localhost:2019/debug/pprof/profile?seconds=$secs" >"$work/gateway.pprof"
+	wait "$wrkpid"
+	profile_top=$(go tool pprof -top -nodecount=25 "$work/gateway.pprof" 2>/dev/null
+		echo; go tool pprof -top -cum -nodecount=45 "$work/gateway.pprof" 2>/dev/null | tail -n 45)
+	cp "$work/gateway.pprof" "${PROFILE_OUT:-/tmp/bench-platform-gateway.pprof}"
+fi
+
 # The report.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 med_cpu() { # med_cpu PATH INDEX: median over rounds of one meter's µs/req
@@ -252,6 +267,14 @@ med_cpu() { # med_cpu PATH INDEX: median over rounds of one meter's µs/req
 	# shellcheck disable=SC2086
 	echo "| $(printf '%s | ' $mix_cpu)"
 	echo
+	if [ -n "$profile_top" ]; then
+		echo "Gateway CPU profile (Caddy pprof, ${secs}s under the gateway path's saturation; flat and cumulative):"
+		echo
+		echo '```'
+		echo "$profile_top"
+		echo '```'
+		echo
+	fi
 	echo "Goals: gateway saturation / user-lb saturation = $(ratio "${sat[gateway]}" "${sat[user-lb]}") (≥ 0.5); gateway p99 / direct p99 at half saturation = $(ratio "$(median ${p99[gateway]})" "$(median ${p99[direct]})") (≤ 2)."
 } >"$out"
 cat "$out"
