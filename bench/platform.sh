@@ -86,11 +86,11 @@ for c in "${containers[@]}"; do cid[$c]=$("${compose[@]}" ps -q "$c" 2>/dev/null
 cpu_ns() { # cpu_ns NAME: CPU time used so far, in ns
 	local f id=${cid[$1]:-}
 	case $1 in
-	dockerd) awk '{print ($14+$15)*10000000}' "/proc/$(pgrep -xo dockerd)/stat"; return ;;
+	dockerd) awk '{printf "%.0f\n", ($14+$15)*10000000}' "/proc/$(pgrep -xo dockerd)/stat"; return ;;
 	docker-proxy)
 		local sum=0 pid
 		for pid in $(pgrep -f "docker-proxy.*-host-port ($BENCH_HTTPS_PORT|$BENCH_USER_LB_PORT|$BENCH_USER_SERVICE_PORT)( |$)" || true); do
-			sum=$((sum + $(awk '{print ($14+$15)*10000000}' "/proc/$pid/stat")))
+			sum=$((sum + $(awk '{printf "%.0f\n", ($14+$15)*10000000}' "/proc/$pid/stat")))
 		done
 		echo "$sum"; return ;;
 	esac
@@ -99,7 +99,7 @@ cpu_ns() { # cpu_ns NAME: CPU time used so far, in ns
 		[ -r "$f" ] || continue
 		case $f in
 		*cpuacct.usage) cat "$f" ;;
-		*) awk '/^usage_usec/ {print $2*1000}' "$f" ;;
+		*) awk '/^usage_usec/ {printf "%.0f\n", $2*1000}' "$f" ;;
 		esac
 		return
 	done
@@ -112,7 +112,7 @@ cpu_per_req() {
 	python3 - "$1" "$2" "$3" <<'PY'
 import sys
 b, a, n = sys.argv[1].split(), sys.argv[2].split(), float(sys.argv[3])
-print(" ".join(f"{(int(y) - int(x)) / 1000 / n:.0f}" for x, y in zip(b, a)))
+print(" ".join(f"{(float(y) - float(x)) / 1000 / n:.0f}" for x, y in zip(b, a)))
 PY
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
