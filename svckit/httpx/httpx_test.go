@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,5 +104,51 @@ func TestQueryUUIDs(t *testing.T) {
 		if ok || w.Code != c.status || !strings.HasPrefix(w.Body.String(), c.want) {
 			t.Errorf("%q: %d %s, want %d %s", c.query, w.Code, w.Body.String(), c.status, c.want)
 		}
+	}
+}
+
+// A keep-alive connection is reused until it is older than the limit; the
+// first response after that closes it, and the client opens a new one.
+func TestOldConnectionsAreClosed(t *testing.T) {
+	var conns atomic.Int32
+	srv := &http.Server{
+		Handler:     closeOldConns(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), 50*time.Millisecond),
+		ConnContext: connStart,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{}}
+	get := func() *http.Response {
+		t.Helper()
+		res, err := client.Get("http://" + ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	if res := get(); res.Close {
+		t.Fatal("a new connection was closed")
+	}
+	if res := get(); res.Close || conns.Load() != 1 {
+		t.Fatalf("a young connection was not reused (close %v, %d connections)", res.Close, conns.Load())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if res := get(); !res.Close {
+		t.Fatal("an old connection was kept")
+	}
+	get()
+	if got := conns.Load(); got != 2 {
+		t.Fatalf("%d connections, want 2 (the old one replaced)", got)
 	}
 }
