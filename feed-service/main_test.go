@@ -153,13 +153,7 @@ func (f *fakeServices) postsHandler() http.Handler {
 			fail = fail || f.failPosts[id]
 		}
 		f.mu.Unlock()
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-		if fail {
-			http.Error(w, "boom", 503)
+		if !answer(w, r, delay, fail) {
 			return
 		}
 		slices.SortStableFunc(all, func(a, b post) int {
@@ -176,13 +170,7 @@ func (f *fakeServices) postsHandler() http.Handler {
 		f.mu.Lock()
 		delay, fail, list := f.slowPosts[id], f.failPosts[id], f.posts[id]
 		f.mu.Unlock()
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-		if fail {
-			http.Error(w, "boom", 503)
+		if !answer(w, r, delay, fail) {
 			return
 		}
 		if list == nil && !f.original {
@@ -192,6 +180,21 @@ func (f *fakeServices) postsHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	return mux
+}
+
+// answer waits delay (or until the caller gives up), then answers 503 if
+// fail; it reports whether the handler should answer normally.
+func answer(w http.ResponseWriter, r *http.Request, delay time.Duration, fail bool) bool {
+	select {
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return false
+	}
+	if fail {
+		http.Error(w, "boom", 503)
+		return false
+	}
+	return true
 }
 
 var testPolicy = upstream.Policy{

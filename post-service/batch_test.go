@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/caddysocial/platform/post-service/internal/store"
 	"github.com/caddysocial/platform/svckit/apitest"
@@ -98,21 +96,7 @@ func TestNewestAcrossAuthorsUsesTheIndex(t *testing.T) {
 	for i := range authors {
 		authors[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i*2+1)
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF) "+store.NewestQuery, authors, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(lines, "\n")
+	plan := pgtest.Explain(t, dsn, "ANALYZE, COSTS OFF", store.NewestQuery, authors, 10)
 	if !strings.Contains(plan, "Index Scan using posts_author_newest on posts") || strings.Contains(plan, "Seq Scan on posts") ||
 		strings.Contains(plan, "Bitmap") {
 		t.Fatalf("plan does not read posts through posts_author_newest:\n%s", plan)

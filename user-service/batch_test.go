@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/pgtest"
@@ -64,21 +62,7 @@ func TestProfilesByIDsUsesTheIndex(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i*7+1)
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "EXPLAIN (COSTS OFF) "+store.ProfilesQuery, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(lines, "\n")
+	plan := pgtest.Explain(t, dsn, "COSTS OFF", store.ProfilesQuery, ids)
 	if !strings.Contains(plan, "Index Scan using profiles_pkey on profiles") || strings.Contains(plan, "Seq Scan") {
 		t.Fatalf("plan does not look profiles up by primary key:\n%s", plan)
 	}
