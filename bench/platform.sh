@@ -69,8 +69,10 @@ token=$(curl -sfk "$gw/api/auth/login" -d "{\"email\":\"$email\",\"password\":\"
 curl -sfk "$gw/api/profile/me" -H "Authorization: Bearer $token" -d '{"username":"bench","bio":"b"}' >/dev/null
 
 paths=(gateway user-lb direct)
-declare -A url hdr
-url[gateway]="$gw/api/profile/me" hdr[gateway]="Authorization: Bearer $token"
+declare -A url hdr sni
+# hey sends the Host header, port included, as the TLS server name: Caddy
+# knows the site as "localhost", so hey gets -host localhost for the gateway.
+url[gateway]="$gw/api/profile/me" hdr[gateway]="Authorization: Bearer $token" sni[gateway]=localhost
 url[user-lb]="http://127.0.0.1:$BENCH_USER_LB_PORT/profile/me" hdr[user-lb]="X-User-ID: $uid"
 url[direct]="http://127.0.0.1:$BENCH_USER_SERVICE_PORT/profile/me" hdr[direct]="X-User-ID: $uid"
 for p in "${paths[@]}"; do
@@ -123,9 +125,15 @@ wrk_run() {
 		awk '/requests in/ {n=$1} /Requests\/sec/ {r=$2} /Non-2xx/ {bad=$NF} END {if (bad) {print "non-2xx answers: " bad > "/dev/stderr"; exit 1}; print n, r}'
 }
 # hey_run ARGS...: "p50_ms p99_ms rps ok" of a hey run.
+# A run with any error or any answer but 200 fails the benchmark.
 hey_parse() {
-	awk '/Requests\/sec/ {r=$2} / 50% in/ {p50=$3*1000} / 99% in/ {p99=$3*1000} /\[200\]/ {ok=$2} END {printf "%.2f %.2f %.0f %d\n", p50, p99, r, ok}'
+	awk '/Requests\/sec/ {r=$2} / 50% in/ {p50=$3*1000} / 99% in/ {p99=$3*1000} /\[200\]/ {ok=$2}
+		/^Error distribution/ {errs=1} errs && /\[[0-9]+\]/ {print "hey: " $0 > "/dev/stderr"; bad=1}
+		/^Status code distribution/ {codes=1} /^Error distribution/ {codes=0} codes && /\[[0-9]+\]/ && !/\[200\]/ {print "hey: " $0 > "/dev/stderr"; bad=1}
+		END {if (bad || !ok) exit 1; printf "%.2f %.2f %.0f %d\n", p50, p99, r, ok}'
 }
+# hey_to PATH ARGS...: hey against PATH's host-side URL.
+hey_to() { local p=$1; shift; hey "$@" ${sni[$p]:+-host "${sni[$p]}"} -H "${hdr[$p]}" "${url[$p]}"; }
 
 for p in "${paths[@]}"; do wrk -t2 -c32 -d2s -H "${hdr[$p]}" "${url[$p]}" >/dev/null; done # warm-up
 
@@ -158,7 +166,9 @@ for r in $(seq "$rounds"); do
 	line="round $r:"
 	for i in 0 1 2; do
 		p=${paths[$(((i + r) % 3))]}
-		read -r a b x ok < <(hey -z "${secs}s" -c "$conc" -q "$q" -H "${hdr[$p]}" "${url[$p]}" | hey_parse)
+		ok=""
+		read -r a b x ok < <(hey_to "$p" -z "${secs}s" -c "$conc" -q "$q" | hey_parse) || true
+		[ -n "${ok:-}" ] || { echo "$p: hey failed" >&2; exit 1; }
 		p50[$p]+="$a " p99[$p]+="$b "
 		line+=" $p p50 $a ms p99 $b ms ($x req/s);"
 	done
@@ -178,9 +188,11 @@ for r in $(seq "$rounds"); do
 	line="round $r:"
 	for i in 0 1 2; do
 		p=${paths[$(((i + r) % 3))]}
-		read -r _ _ h _ < <(hey -z "${secs}s" -c 32 -H "${hdr[$p]}" "${url[$p]}" | hey_parse)
-		read -r _ _ c _ < <(in_net -z "${secs}s" -c 32 -H "${hdr[$p]}" "${inurl[$p]}" | hey_parse)
-		read -r a b _ _ < <(in_net -z "${secs}s" -c "$conc" -q "$q" -H "${hdr[$p]}" "${inurl[$p]}" | hey_parse)
+		h="" c="" b=""
+		read -r _ _ h _ < <(hey_to "$p" -z "${secs}s" -c 32 | hey_parse) || true
+		read -r _ _ c _ < <(in_net -z "${secs}s" -c 32 ${sni[$p]:+-host "${sni[$p]}"} -H "${hdr[$p]}" "${inurl[$p]}" | hey_parse) || true
+		read -r a b _ _ < <(in_net -z "${secs}s" -c "$conc" -q "$q" ${sni[$p]:+-host "${sni[$p]}"} -H "${hdr[$p]}" "${inurl[$p]}" | hey_parse) || true
+		[ -n "${h:-}" ] && [ -n "${c:-}" ] && [ -n "${b:-}" ] || { echo "$p: hey failed" >&2; exit 1; }
 		hsat[$p]+="$h " isat[$p]+="$c " ilat[$p]+="$a/$b "
 		line+=" $p host $h req/s, in-network $c req/s, in-network at $rate req/s p50/p99 $a/$b ms;"
 	done
