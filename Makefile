@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform clean
 
 all: caddy
 
@@ -93,9 +93,15 @@ bench-gateway: bin/caddy
 bench-l4lb: bin/caddy
 	bench/l4lb.sh
 
-## bench-feed: feed latency for 10, 100 and 500 friends
-bench-feed:
-	cd feed-service && go test -run '^$$' -bench FeedLatency -benchtime 200x .
+## bench-feed: feed latency for 10 to 1,000 friends on the real services and
+## PostgreSQL through our balancers, batch endpoints vs per-friend calls
+bench-feed: bin/caddy
+	bench/feed.sh
+
+## bench-platform: the compose stack's request path (gateway, user-lb,
+## user-service) side by side; run it under flock /tmp/heavy.lock
+bench-platform:
+	BENCH_DOC=docs/BENCHMARKS.md bench/platform.sh
 
 clean:
 	rm -rf bin

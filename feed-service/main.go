@@ -114,7 +114,7 @@ func newHandler(cfg Config, log *slog.Logger, extra ...prometheus.Collector) htt
 
 	mux := http.NewServeMux()
 	(&feed.Handler{
-		Builder:  &feed.Builder{Users: users, Posts: posts, Fanout: cfg.Fanout},
+		Builder:  &feed.Builder{Users: users, Posts: posts, Names: &feed.ProfileLookup{Users: users, Fanout: cfg.Fanout}, Fanout: cfg.Fanout},
 		Deadline: cfg.Deadline,
 		Log:      log,
 		Partial:  feed.NewPartialCounter(reg),

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,18 +31,35 @@ type post struct {
 
 // fakeServices plays user-lb and post-lb.
 type fakeServices struct {
-	mu          sync.Mutex
-	friends     map[string][]string
-	profiles    map[string]string
-	posts       map[string][]post
-	original    bool        // behave like the course's services: null lists, text/plain
-	friendsFail int         // answer /friends with 500 this many times
-	usersDown   atomic.Bool // answer everything on user-lb with 500
-	slowPosts   map[string]time.Duration
-	slowFriends time.Duration
-	failPosts   map[string]bool
+	mu           sync.Mutex
+	friends      map[string][]string
+	profiles     map[string]string
+	posts        map[string][]post
+	original     bool        // behave like the course's services: null lists, text/plain
+	friendsFail  int         // answer /friends with 500 this many times
+	usersDown    atomic.Bool // answer everything on user-lb with 500
+	profilesDown atomic.Bool // answer profile lookups with 503
+	slowPosts    map[string]time.Duration
+	slowFriends  time.Duration
+	failPosts    map[string]bool
+	batch        bool // serve GET /posts?authors= and GET /profiles?ids= (ours; the originals 404)
+	mixed        bool // with batch: a pool of one new and one old backend, taken in turn
 
 	friendsCalls, profileCalls, postsCalls atomic.Int32
+	batchPostsCalls, batchProfilesCalls    atomic.Int32 // answered by a backend with the batch route
+	missingBatch                           atomic.Int32 // batch calls answered 404
+	turn                                   atomic.Int32
+}
+
+// batchServed says whether this batch call reaches a backend that has the
+// route: always with batch, every other call in a mixed pool.
+func (f *fakeServices) batchServed(w http.ResponseWriter) bool {
+	if f.batch && (!f.mixed || f.turn.Add(1)%2 == 0) {
+		return true
+	}
+	f.missingBatch.Add(1)
+	http.Error(w, "404 page not found", http.StatusNotFound) // as the originals' router
+	return false
 }
 
 func newFake() *fakeServices {
@@ -81,7 +99,7 @@ func (f *fakeServices) users() http.Handler {
 	})
 	mux.HandleFunc("GET /profile/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.profileCalls.Add(1)
-		if f.usersDown.Load() {
+		if f.usersDown.Load() || f.profilesDown.Load() {
 			http.Error(w, "boom", 500)
 			return
 		}
@@ -94,25 +112,65 @@ func (f *fakeServices) users() http.Handler {
 		}
 		f.write(w, map[string]string{"uuid": r.PathValue("id"), "username": name, "bio": ""})
 	})
+	mux.HandleFunc("GET /profiles", func(w http.ResponseWriter, r *http.Request) {
+		if !f.batchServed(w) {
+			return
+		}
+		f.batchProfilesCalls.Add(1)
+		if f.usersDown.Load() || f.profilesDown.Load() {
+			http.Error(w, "boom", 500)
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		found := []map[string]string{}
+		for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+			if name, ok := f.profiles[id]; ok {
+				found = append(found, map[string]string{"uuid": id, "username": name, "bio": ""})
+			}
+		}
+		f.write(w, found)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	return mux
 }
 
 func (f *fakeServices) postsHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /posts", func(w http.ResponseWriter, r *http.Request) {
+		if !f.batchServed(w) {
+			return
+		}
+		f.batchPostsCalls.Add(1)
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		var all []post
+		var delay time.Duration
+		fail := false
+		f.mu.Lock()
+		for _, id := range strings.Split(r.URL.Query().Get("authors"), ",") {
+			all = append(all, f.posts[id]...)
+			delay = max(delay, f.slowPosts[id])
+			fail = fail || f.failPosts[id]
+		}
+		f.mu.Unlock()
+		if !answer(w, r, delay, fail) {
+			return
+		}
+		slices.SortStableFunc(all, func(a, b post) int {
+			if c := strings.Compare(b.Timestamp, a.Timestamp); c != 0 {
+				return c
+			}
+			return strings.Compare(a.AuthorUUID, b.AuthorUUID)
+		})
+		f.write(w, all[:min(limit, len(all))])
+	})
 	mux.HandleFunc("GET /posts/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.postsCalls.Add(1)
 		id := r.PathValue("id")
 		f.mu.Lock()
 		delay, fail, list := f.slowPosts[id], f.failPosts[id], f.posts[id]
 		f.mu.Unlock()
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-		if fail {
-			http.Error(w, "boom", 503)
+		if !answer(w, r, delay, fail) {
 			return
 		}
 		if list == nil && !f.original {
@@ -122,6 +180,21 @@ func (f *fakeServices) postsHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	return mux
+}
+
+// answer waits delay (or until the caller gives up), then answers 503 if
+// fail; it reports whether the handler should answer normally.
+func answer(w http.ResponseWriter, r *http.Request, delay time.Duration, fail bool) bool {
+	select {
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return false
+	}
+	if fail {
+		http.Error(w, "boom", 503)
+		return false
+	}
+	return true
 }
 
 var testPolicy = upstream.Policy{

@@ -13,11 +13,12 @@ import (
 )
 
 // fuzzRoutes are the endpoints with client input: a JSON body, a path
-// parameter or ?limit. route (mod len) picks one; param fills {param}.
+// parameter, ?limit or ?authors. route (mod len) picks one; param fills {param}.
 var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/posts/me"},
 	{"GET", "/posts/{param}"},
 	{"GET", "/posts/me?limit={param}"},
+	{"GET", "/posts?authors={param}&limit=10"},
 }
 
 // FuzzAPI sends arbitrary bodies, path parameters and limits to the service
@@ -38,6 +39,6 @@ func FuzzAPI(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%s %s %q: %v", rt.method, path, body, err)
 		}
-		apitest.WantClientAnswer(t, fmt.Sprintf("%s %s %q", rt.method, path, body), r, "Invalid JSON", "Invalid content", "userId", "limit")
+		apitest.WantClientAnswer(t, fmt.Sprintf("%s %s %q", rt.method, path, body), r, "Invalid JSON", "Invalid content", "userId", "limit", "authors")
 	})
 }

@@ -10,11 +10,13 @@ import (
 	"time"
 )
 
-// NewServer returns an http.Server with every timeout set.
+// NewServer returns an http.Server with every timeout set, whose keep-alive
+// connections end after MaxConnAge.
 func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           h,
+		Handler:           closeOldConns(h, MaxConnAge),
+		ConnContext:       connStart,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

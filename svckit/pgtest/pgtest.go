@@ -104,3 +104,26 @@ func Exec(t testing.TB, dsn, sql string) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// Explain returns the plan of sql with args on the database at dsn, one
+// line per row of EXPLAIN's output; options are EXPLAIN's, e.g. "ANALYZE,
+// COSTS OFF". For tests that check that a query uses its index.
+func Explain(t testing.TB, dsn, options, sql string, args ...any) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "EXPLAIN ("+options+") "+sql, args...)
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	return strings.Join(lines, "\n")
+}

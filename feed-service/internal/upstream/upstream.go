@@ -111,7 +111,10 @@ func New(name, base string, p Policy, m *Metrics) *Client {
 	// Each attempt is a client span carrying the traceparent.
 	rt := failsafehttp.NewRoundTripper(&measured{inner: telemetry.Transport(transport), name: name, m: m}, retry, breaker,
 		timeout.New[*http.Response](p.AttemptTimeout))
-	return &Client{name: name, base: base, http: &http.Client{Transport: rt}, breaker: breaker}
+	// Redirects are not followed: no upstream call expects one, and a batch
+	// call redirected by a server without the route is "not supported".
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{name: name, base: base, http: &http.Client{Transport: rt, CheckRedirect: noRedirects}, breaker: breaker}
 }
 
 func stateValue(s circuitbreaker.State) float64 {

@@ -19,6 +19,13 @@ const (
 	MaxContent = 5000
 	// MaxLimit is the most posts one GET returns, and the default.
 	MaxLimit = 1000
+	// MaxAuthors bounds the ids of one GET /posts?authors= (its URL stays
+	// under 40 KB, within every server's request-line limit including ours,
+	// 64 KiB); callers with more split them.
+	MaxAuthors = 1000
+	// MaxBatchLimit is the most posts GET /posts?authors= returns, and its
+	// default: a feed page, not an export.
+	MaxBatchLimit = 100
 )
 
 // API serves the endpoints over a Store.
@@ -30,6 +37,7 @@ type API struct {
 // Routes registers the endpoints on mux. Every one needs X-User-ID.
 func (a *API) Routes(mux *http.ServeMux) {
 	auth := func(h http.HandlerFunc) http.HandlerFunc { return httpx.RequireUserID(h).ServeHTTP }
+	httpx.Handle(mux, "/posts", httpx.Methods{http.MethodGet: auth(a.newest)})
 	httpx.Handle(mux, "/posts/me", httpx.Methods{
 		http.MethodGet:  auth(func(w http.ResponseWriter, r *http.Request) { a.list(w, r, httpx.UserID(r)) }),
 		http.MethodPost: auth(a.create),
@@ -69,17 +77,47 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusCreated, p)
 }
 
+// parseLimit reads ?limit= (1 to most, most when absent); on failure it has
+// answered 400.
+func parseLimit(w http.ResponseWriter, r *http.Request, most int) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return most, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to %d", most))
+		return 0, false
+	}
+	return n, true
+}
+
 func (a *API) list(w http.ResponseWriter, r *http.Request, author string) {
-	limit := MaxLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to %d", MaxLimit))
-			return
-		}
-		limit = n
+	limit, ok := parseLimit(w, r, MaxLimit)
+	if !ok {
+		return
 	}
 	posts, err := a.Store.ByAuthor(r.Context(), author, limit)
+	if err != nil {
+		pgservice.Fail(w, r, a.Log, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, posts)
+}
+
+// newest serves GET /posts?authors=<id,...>&limit=N: the N newest posts
+// across those authors (a batch endpoint the original service lacks; its
+// callers fall back to /posts/{userId} on 404 or 405).
+func (a *API) newest(w http.ResponseWriter, r *http.Request) {
+	authors, ok := httpx.QueryUUIDs(w, r, "authors", MaxAuthors, "User ID is required", "Invalid user ID")
+	if !ok {
+		return
+	}
+	limit, ok := parseLimit(w, r, MaxBatchLimit)
+	if !ok {
+		return
+	}
+	posts, err := a.Store.NewestByAuthors(r.Context(), authors, limit)
 	if err != nil {
 		pgservice.Fail(w, r, a.Log, err)
 		return

@@ -75,6 +75,40 @@ func (s *Store) ByAuthor(ctx context.Context, author string, limit int) ([]Post,
 	if err != nil {
 		return nil, fmt.Errorf("select posts: %w", err)
 	}
+	return collectPosts(rows)
+}
+
+// NewestQuery is NewestByAuthors' statement: for each author the limit
+// newest through the posts_author_newest index (a bounded index scan per
+// author, whatever the number of their posts), then the limit newest of
+// those. Ties on the timestamp go by author, then newest-created first,
+// the order feed-service merges per-author lists in, so a feed built from
+// the batch and one built from per-author lists are the same.
+const NewestQuery = `
+	SELECT p.author_uuid::text, p.content, p.created_at
+	FROM unnest($1::uuid[]) AS a(id)
+	CROSS JOIN LATERAL (
+		SELECT author_uuid, content, created_at, id FROM posts
+		WHERE author_uuid = a.id ORDER BY created_at DESC, id DESC LIMIT $2
+	) AS p
+	ORDER BY p.created_at DESC, p.author_uuid, p.id DESC LIMIT $2`
+
+// NewestByAuthors returns the limit newest posts across authors, in one
+// query (see NewestQuery).
+func (s *Store) NewestByAuthors(ctx context.Context, authors []string, limit int) ([]Post, error) {
+	ctx, cancel, err := s.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.Pool.Query(ctx, NewestQuery, authors, limit)
+	if err != nil {
+		return nil, fmt.Errorf("select newest posts: %w", err)
+	}
+	return collectPosts(rows)
+}
+
+func collectPosts(rows pgx.Rows) ([]Post, error) {
 	posts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Post, error) {
 		var p Post
 		var ts time.Time

@@ -20,6 +20,9 @@ import (
 const (
 	MaxUsername = 64
 	MaxBio      = 1000
+	// MaxProfileIDs bounds the ids of one GET /profiles?ids= (the URL stays
+	// under 40 KB, within our 64 KiB request-line limit).
+	MaxProfileIDs = 1000
 )
 
 // API serves the endpoints over a Store.
@@ -36,6 +39,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 		http.MethodPost: auth(a.putMyProfile),
 	})
 	httpx.Handle(mux, "/profile/{userId}", httpx.Methods{http.MethodGet: auth(a.getProfile)})
+	httpx.Handle(mux, "/profiles", httpx.Methods{http.MethodGet: auth(a.getProfiles)})
 	httpx.Handle(mux, "/friends", httpx.Methods{
 		http.MethodGet:    auth(a.listFriends),
 		http.MethodPost:   auth(a.addFriend),
@@ -64,6 +68,23 @@ func (a *API) sendProfile(w http.ResponseWriter, r *http.Request, id, notFound s
 	default:
 		httpx.WriteJSON(w, http.StatusOK, p)
 	}
+}
+
+// getProfiles serves GET /profiles?ids=<id,...>: the profiles of those ids
+// that have one, as a list ordered by uuid; ids without a profile are left
+// out (a batch endpoint the original service lacks: its callers fall back to
+// /profile/{userId} on 404 or 405).
+func (a *API) getProfiles(w http.ResponseWriter, r *http.Request) {
+	ids, ok := httpx.QueryUUIDs(w, r, "ids", MaxProfileIDs, "User ID is required", "Invalid user ID")
+	if !ok {
+		return
+	}
+	profiles, err := a.Store.Profiles(r.Context(), ids)
+	if err != nil {
+		pgservice.Fail(w, r, a.Log, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, profiles)
 }
 
 func (a *API) putMyProfile(w http.ResponseWriter, r *http.Request) {

@@ -78,6 +78,34 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	return p, nil
 }
 
+// ProfilesQuery is Profiles' statement: primary-key lookups.
+const ProfilesQuery = `SELECT uuid::text, username, bio FROM profiles WHERE uuid = ANY($1::uuid[]) ORDER BY uuid`
+
+// Profiles returns the profiles of those ids that have one, in one query,
+// ordered by id.
+func (s *Store) Profiles(ctx context.Context, ids []string) ([]Profile, error) {
+	ctx, cancel, err := s.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	rows, err := s.Pool.Query(ctx, ProfilesQuery, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select profiles: %w", err)
+	}
+	profiles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Profile, error) {
+		var p Profile
+		return p, row.Scan(&p.UUID, &p.Username, &p.Bio)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select profiles: %w", err)
+	}
+	if profiles == nil {
+		profiles = []Profile{}
+	}
+	return profiles, nil
+}
+
 // Friends lists the UUIDs user has added, oldest friendship first.
 func (s *Store) Friends(ctx context.Context, user string) ([]string, error) {
 	ctx, cancel, err := s.Begin(ctx)
