@@ -75,3 +75,16 @@ func (e Envelope) DataAs(v any) error {
 	}
 	return nil
 }
+
+// DeletedUser is the user UUID of an accounts.deleted event, validated.
+func DeletedUser(e Envelope) (string, error) {
+	var d AccountDeletedData
+	if err := e.DataAs(&d); err != nil {
+		return "", err
+	}
+	id, err := uuid.Parse(d.UserUUID)
+	if err != nil {
+		return "", fmt.Errorf("event %s %s: user_uuid is not a UUID", e.Type, e.ID)
+	}
+	return id.String(), nil
+}

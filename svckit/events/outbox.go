@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 )
 
-
 // Write stores e in the outbox inside tx, the caller's transaction that makes
 // the change e describes: both commit or neither does. aggregate names the
 // thing that changed (e.g. a user UUID); the relay keeps its events in order.
