@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
@@ -45,7 +46,8 @@ type Store struct{ *pgstore.Store }
 // New returns a Store over pool; queryTimeout bounds every statement
 // (default 5s).
 func New(pool *pgxpool.Pool, queryTimeout time.Duration) *Store {
-	return &Store{pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)}
+	st := pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)
+	return &Store{st.Also(events.Migrations, events.VersionTable)}
 }
 
 // CreateUser inserts a user; ErrEmailTaken if the email exists.

@@ -29,7 +29,7 @@ func NewRelayMetrics(reg prometheus.Registerer) *RelayMetrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Backlog, m.OldestAge, m.Published, m.Failures)
+		reg.MustRegister(m.Collectors()...)
 	}
 	return m
 }
@@ -69,4 +69,10 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 		reg.MustRegister(m.Processed, m.Duplicates, m.Failures, m.DeadLettered, m.Pending)
 	}
 	return m
+}
+
+// Collectors lists the relay's collectors, to register them elsewhere (a
+// Caddy config's registry).
+func (m *RelayMetrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Backlog, m.OldestAge, m.Published, m.Failures}
 }
