@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,8 +37,17 @@ type Bus struct {
 	JS   jetstream.JetStream
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	streams bool // EVENTS and DEADLETTER exist (as far as we know)
+	mu          sync.Mutex
+	streams     bool // EVENTS and DEADLETTER exist (as far as we know)
+	onReconnect []func()
+}
+
+// OnReconnect registers f to run after each reconnection to NATS (plain
+// subscribers may have missed messages while disconnected).
+func (b *Bus) OnReconnect(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onReconnect = append(b.onReconnect, f)
 }
 
 // Connect returns a Bus for url at once, whether or not NATS is up yet.
@@ -59,7 +69,11 @@ func Connect(url, name string, log *slog.Logger) (*Bus, error) {
 			log.Info("nats reconnected")
 			b.mu.Lock()
 			b.streams = false // the server may have lost them
+			hooks := slices.Clone(b.onReconnect)
 			b.mu.Unlock()
+			for _, f := range hooks {
+				f()
+			}
 		}),
 	)
 	if err != nil {

@@ -53,6 +53,8 @@ type Builder struct {
 	Users  *upstream.Client
 	Posts  *upstream.Client
 	Fanout int // concurrent calls per feed
+	// Names caches usernames (usernames.go); nil asks user-lb every time.
+	Names *Usernames
 }
 
 var errNoProfile = errors.New("no profile")
@@ -101,16 +103,13 @@ func (b *Builder) Build(ctx context.Context, caller string) (Feed, error) {
 	names := make([]string, len(authors))
 	nameFailed := make([]bool, len(authors))
 	b.each(len(authors), func(i int) {
-		var profile struct {
-			Username string `json:"username"`
-		}
-		err := b.Users.GetJSON(ctx, "/profile/"+authors[i], "/profile/{userId}", caller, &profile, errNoProfile)
+		name, err := b.username(ctx, caller, authors[i])
 		switch {
 		case errors.Is(err, errNoProfile):
 		case err != nil:
 			nameFailed[i] = true
 		default:
-			names[i] = profile.Username
+			names[i] = name
 		}
 	})
 	feed.MissingAuthors = countTrue(nameFailed)
