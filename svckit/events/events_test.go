@@ -24,7 +24,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // setup returns a migrated database pool with a table "applied" for the
 // consumer tests, and a running NATS.
-func setup(t *testing.T) (*pgxpool.Pool, *natstest.Server, *events.Bus) {
+func setup(t testing.TB) (*pgxpool.Pool, *natstest.Server, *events.Bus) {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	pool, err := pgxpool.New(context.Background(), dsn)
@@ -45,6 +45,11 @@ func setup(t *testing.T) (*pgxpool.Pool, *natstest.Server, *events.Bus) {
 	return pool, ns, bus
 }
 
+// writeEvent is events.Write for aggregate "u".
+func writeEvent(tx pgx.Tx, e events.Envelope) error {
+	return events.Write(context.Background(), tx, "u", e)
+}
+
 // produce writes events for aggregate in one transaction, as a producer does.
 func produce(t *testing.T, pool *pgxpool.Pool, aggregate string, envs ...events.Envelope) {
 	t.Helper()
@@ -61,7 +66,7 @@ func produce(t *testing.T, pool *pgxpool.Pool, aggregate string, envs ...events.
 	}
 }
 
-func newEvent(t *testing.T, name string) events.Envelope {
+func newEvent(t testing.TB, name string) events.Envelope {
 	t.Helper()
 	e, err := events.New(events.ProfileUpdated, 1, events.ProfileUpdatedData{UUID: "u", Username: name})
 	if err != nil {
@@ -81,7 +86,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func runRelay(t *testing.T, pool *pgxpool.Pool, bus *events.Bus) *events.RelayMetrics {
+func runRelay(t testing.TB, pool *pgxpool.Pool, bus *events.Bus) *events.RelayMetrics {
 	m := events.NewRelayMetrics(nil)
 	r := events.NewRelay(pool, bus, quiet, m)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -119,7 +124,7 @@ func fetchAll(t *testing.T, bus *events.Bus, subject string, want int) []jetstre
 	return got
 }
 
-func backlog(t *testing.T, pool *pgxpool.Pool) int {
+func backlog(t testing.TB, pool *pgxpool.Pool) int {
 	var n int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM event_outbox`).Scan(&n); err != nil {
 		t.Fatal(err)
