@@ -2,7 +2,6 @@ package authstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,26 +9,6 @@ import (
 
 	"github.com/caddysocial/platform/svckit/events"
 )
-
-// UserByID finds a user by id; ErrNotFound if none.
-func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
-	ctx, cancel, err := s.Begin(ctx)
-	if err != nil {
-		return User{}, err
-	}
-	defer cancel()
-	var u User
-	err = s.Pool.QueryRow(ctx,
-		`SELECT id::text, email, password_hash FROM users WHERE id = $1`, id,
-	).Scan(&u.ID, &u.Email, &u.PasswordHash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("select user: %w", err)
-	}
-	return u, nil
-}
 
 // DeleteAccount deletes the user (its email is free at once), revokes its
 // tokens and writes accounts.deleted to the outbox, all in one transaction.

@@ -89,12 +89,20 @@ func deletionEffects(t *testing.T, gone, friend, fan account, start time.Time, l
 	within(t, limit, wait, "in no feed", start, func() string { return lacks(t, friend, "/api/feed", gone.id) })
 }
 
-func TestAccountDeletion(t *testing.T) {
-	gone, friend, fan := newAccount(t, "leaver"), newAccount(t, "friend"), newAccount(t, "fan")
+// doomed is an account to delete, with a friend (both directions), a fan
+// (one direction) and a post.
+func doomed(t *testing.T, name string) (gone, friend, fan account) {
+	t.Helper()
+	gone, friend, fan = newAccount(t, "leaver"+name), newAccount(t, "friend"+name), newAccount(t, "fan"+name)
 	befriend(t, gone, friend)
 	befriend(t, friend, gone)
 	befriend(t, fan, gone)
 	createPost(t, gone, "soon gone")
+	return gone, friend, fan
+}
+
+func TestAccountDeletion(t *testing.T) {
+	gone, friend, fan := doomed(t, "")
 	if lacks(t, friend, "/api/feed", gone.id) == "" {
 		t.Fatal("the post is not in the friend's feed before the deletion")
 	}
@@ -279,10 +287,7 @@ func TestUsernamePropagation(t *testing.T) {
 // TestOutageDeletionWhilePostServicesDown: the deletion is accepted while no
 // post-service runs; the posts go once they are back, with nothing manual.
 func TestOutageDeletionWhilePostServicesDown(t *testing.T) {
-	gone, friend, fan := newAccount(t, "leaverpostsdown"), newAccount(t, "friendpostsdown"), newAccount(t, "fanpostsdown")
-	befriend(t, friend, gone)
-	befriend(t, fan, gone)
-	createPost(t, gone, "outlives its service")
+	gone, friend, _ := doomed(t, "postsdown")
 	compose(t, "stop", "post-service-1", "post-service-2")
 	t.Cleanup(func() { compose(t, "start", "post-service-1", "post-service-2") })
 	deleteAccount(t, gone)
@@ -301,10 +306,7 @@ func TestOutageDeletionWhilePostServicesDown(t *testing.T) {
 // TestOutageDeletionWhileNATSDown: 202, login and tokens refused at once
 // (they do not need the bus), and the rest follows when NATS is back.
 func TestOutageDeletionWhileNATSDown(t *testing.T) {
-	gone, friend, fan := newAccount(t, "leavernatsdown"), newAccount(t, "friendnatsdown"), newAccount(t, "fannatsdown")
-	befriend(t, friend, gone)
-	befriend(t, fan, gone)
-	createPost(t, gone, "waits for the bus")
+	gone, friend, fan := doomed(t, "natsdown")
 	compose(t, "stop", "nats")
 	t.Cleanup(func() { compose(t, "start", "nats") })
 	start := time.Now()
