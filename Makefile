@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e bench-gateway bench-l4lb bench-feed clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e bench-gateway bench-l4lb bench-feed bench-events clean
 
 all: caddy
 
@@ -89,6 +89,11 @@ bench-l4lb: bin/caddy
 ## bench-feed: feed latency for 10, 100 and 500 friends
 bench-feed:
 	cd feed-service && go test -run '^$$' -bench FeedLatency -benchtime 200x .
+
+## bench-events: event latencies under Locust load, and the outbox relay vs
+## direct publishing (docs/BENCHMARKS.md); runs the compose stack
+bench-events:
+	bench/events.sh
 
 clean:
 	rm -rf bin
