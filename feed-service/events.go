@@ -21,11 +21,11 @@ const (
 // liveFeed wires what needs the event bus: the username cache and its
 // invalidation, and the live feed. Without a bus the cache is off and the
 // live feed answers 501 (clients poll /feed).
-func liveFeed(bus *events.Bus, heartbeat time.Duration, users *upstream.Client, log *slog.Logger) (*feed.Usernames, *feed.Stream) {
+func liveFeed(bus *events.Bus, heartbeat time.Duration, users *upstream.Client, log *slog.Logger) (*feed.UsernameCache, *feed.Stream) {
 	if bus == nil {
 		return nil, &feed.Stream{Log: log}
 	}
-	names := feed.NewUsernames(users, usernameCacheSize, usernameCacheTTL, bus.Conn.IsConnected)
+	names := feed.NewUsernameCache(users, usernameCacheSize, usernameCacheTTL, bus.Conn.IsConnected)
 	stream := &feed.Stream{Bus: bus, Users: users, Names: names, Heartbeat: heartbeat, Log: log}
 	// Plain subscriptions, not durable consumers: every instance must see
 	// every invalidation, and one missed while disconnected is covered by

@@ -53,8 +53,8 @@ type Builder struct {
 	Users  *upstream.Client
 	Posts  *upstream.Client
 	Fanout int // concurrent calls per feed
-	// Names caches usernames (usernames.go); nil asks user-lb every time.
-	Names *Usernames
+	// Names caches usernames (usernamecache.go); nil asks user-lb every time.
+	Names *UsernameCache
 }
 
 var errNoProfile = errors.New("no profile")

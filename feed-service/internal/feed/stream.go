@@ -34,7 +34,7 @@ import (
 type Stream struct {
 	Bus       *events.Bus // nil: no live feed (501, clients poll /feed)
 	Users     *upstream.Client
-	Names     *Usernames
+	Names     *UsernameCache
 	Heartbeat time.Duration // comment line at least this often (<= 15 s)
 	Log       *slog.Logger
 	Metrics   *StreamMetrics

@@ -11,7 +11,7 @@ import (
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
 )
 
-// Usernames looks up authors' usernames through user-lb, keeping them in a
+// UsernameCache looks up authors' usernames through user-lb, keeping them in a
 // bounded in-memory cache (feed-service has no database) that profiles.updated
 // invalidates (docs/EVENTS.md).
 //
@@ -19,7 +19,7 @@ import (
 // the event bus); otherwise every lookup asks user-lb, as without the cache,
 // so a missed invalidation can never show a stale name. Entries also expire
 // after a TTL, a backstop for an invalidation lost some other way.
-type Usernames struct {
+type UsernameCache struct {
 	Users *upstream.Client
 	// Fresh reports whether invalidations are arriving; nil means never
 	// (no event bus: no caching).
@@ -32,14 +32,14 @@ type Usernames struct {
 	mu  sync.Mutex
 }
 
-// NewUsernames returns a cache of at most size usernames, each kept at most
+// NewUsernameCache returns a cache of at most size usernames, each kept at most
 // ttl.
-func NewUsernames(users *upstream.Client, size int, ttl time.Duration, fresh func() bool) *Usernames {
-	return &Usernames{Users: users, Fresh: fresh, cache: expirable.NewLRU[string, string](size, nil, ttl)}
+func NewUsernameCache(users *upstream.Client, size int, ttl time.Duration, fresh func() bool) *UsernameCache {
+	return &UsernameCache{Users: users, Fresh: fresh, cache: expirable.NewLRU[string, string](size, nil, ttl)}
 }
 
 // Lookup returns author's username; errNoProfile when author has none.
-func (u *Usernames) Lookup(ctx context.Context, caller, author string) (string, error) {
+func (u *UsernameCache) Lookup(ctx context.Context, caller, author string) (string, error) {
 	useCache := u.cache != nil && u.Fresh != nil && u.Fresh()
 	if useCache {
 		if name, ok := u.cache.Get(author); ok {
@@ -64,7 +64,7 @@ func (u *Usernames) Lookup(ctx context.Context, caller, author string) (string, 
 }
 
 // Invalidate drops id's username (its profile changed or was deleted).
-func (u *Usernames) Invalidate(id string) {
+func (u *UsernameCache) Invalidate(id string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.gen.Add(1)
@@ -72,7 +72,7 @@ func (u *Usernames) Invalidate(id string) {
 }
 
 // Purge drops every username (invalidations may have been missed).
-func (u *Usernames) Purge() {
+func (u *UsernameCache) Purge() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.gen.Add(1)
@@ -85,5 +85,5 @@ func (b *Builder) username(ctx context.Context, caller, author string) (string, 
 	if b.Names != nil {
 		return b.Names.Lookup(ctx, caller, author)
 	}
-	return (&Usernames{Users: b.Users}).Lookup(ctx, caller, author)
+	return (&UsernameCache{Users: b.Users}).Lookup(ctx, caller, author)
 }
