@@ -3,7 +3,10 @@
 Each simulated user registers and logs in once, creates a profile, befriends
 other simulated users, posts, reads its feed, and looks others up by id.
 Dynamic URLs are grouped under their route template; an intended 429 (the
-login limit) counts as success. Every response's shape is checked.
+login limit) counts as success. Every response's shape is checked. When a
+simulated user stops, a share of them (--delete-share, default 0.1) deletes
+its account (DELETE /api/account); a 404 or 401 caused by such a deletion
+(looking up a deleted user, say) is expected, not a failure.
 
     locust -f locustfile.py                                   # web UI, host https://localhost
     locust -f locustfile.py --headless -u 20 -r 5 -t 1m       # headless
@@ -24,6 +27,8 @@ from locust import HttpUser, between, events, task
 # UUIDs of the simulated users that have a profile: candidates for friendship.
 _known_users = []
 _known_lock = threading.Lock()
+# UUIDs of the simulated users that deleted their account.
+_deleted_users = set()
 
 UUID_KEYS = ("uuid", "author_uuid")
 
@@ -34,6 +39,8 @@ def _options(parser):
                         help="PEM file of Caddy's root CA to trust (see README: export the root CA)")
     parser.add_argument("--insecure", action="store_true", default=False, env_var="LOCUST_INSECURE",
                         help="skip TLS certificate verification")
+    parser.add_argument("--delete-share", type=float, default=0.1, env_var="LOCUST_DELETE_SHARE",
+                        help="share of simulated users that delete their account when they stop")
     parser.add_argument("--max-fail-ratio", type=float, default=0.0, env_var="LOCUST_MAX_FAIL_RATIO",
                         help="exit with code 1 when more than this share of requests failed")
 
@@ -110,6 +117,31 @@ class PlatformUser(HttpUser):
             others = [u for u in _known_users if u != self.user_id]
         return random.choice(others) if others else None
 
+    @staticmethod
+    def _deleted(user_id):
+        with _known_lock:
+            return user_id in _deleted_users
+
+    def on_stop(self):
+        opts = self.environment.parsed_options
+        share = opts.delete_share if opts else 0.1
+        if self.user_id is None or random.random() >= share:
+            return
+        with _known_lock:
+            if self.user_id in _known_users:
+                _known_users.remove(self.user_id)
+            _deleted_users.add(self.user_id)
+        with self.client.delete("/api/account", json={"password": self.password}, headers=self._headers(),
+                                name="/api/account", catch_response=True) as r:
+            if r.status_code == 202:
+                body = self._json(r, dict)
+                if body is not None and body.get("uuid") != self.user_id:
+                    r.failure(f"deleted another account: {body!r:.100}")
+            elif r.status_code == 429 and r.headers.get("Retry-After", "").isdigit():
+                r.success()  # the per-user rate limit: intended
+            else:
+                r.failure(f"delete account: {r.status_code} {r.text[:100]}")
+
     # --- auth ------------------------------------------------------------
 
     def _register(self):
@@ -176,6 +208,9 @@ class PlatformUser(HttpUser):
             return
         with self.client.get(f"/api/profile/{other}", headers=self._headers(), name="/api/profile/{userId}",
                              catch_response=True) as r:
+            if r.status_code == 404 and self._deleted(other):
+                r.success()  # deleted meanwhile
+                return
             if r.status_code != 200:
                 r.failure(f"{r.status_code} {r.text[:100]}")
                 return
@@ -201,12 +236,15 @@ class PlatformUser(HttpUser):
             return
         with self.client.post("/api/friends", json={"friend_uuid": other}, headers=self._headers(),
                               name="/api/friends", catch_response=True) as r:
+            if r.status_code == 404 and self._deleted(other):
+                r.success()  # deleted meanwhile
+                return
             if r.status_code != 200:
                 r.failure(f"{r.status_code} {r.text[:100]}")
                 return
             body = self._json(r, list)
             if body is not None:
-                if other not in body:
+                if other not in body and not self._deleted(other):
                     r.failure("added friend missing from the list")
                 self.friends.add(other)
 

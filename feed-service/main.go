@@ -2,10 +2,12 @@
 // newest posts of the caller's friends, from user-lb and post-lb.
 //
 // Environment: USER_LB_URL (http://user-lb:9001), POST_LB_URL
-// (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (32).
+// (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (32),
+// NATS_URL (unset: no username cache, no live feed; see events.go).
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/caddysocial/platform/feed-service/internal/feed"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
+	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/httpx"
 	"github.com/caddysocial/platform/svckit/telemetry"
 )
@@ -34,6 +37,8 @@ type Config struct {
 	Deadline       time.Duration
 	Fanout         int
 	Policy         upstream.Policy
+	Bus            *events.Bus   // nil without NATS_URL
+	Heartbeat      time.Duration // of the live feed; default 10s
 }
 
 func main() {
@@ -68,6 +73,12 @@ func serve(ctx context.Context, port string, tel *telemetry.Runtime) error {
 	cfg, err := configFromEnv()
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if url := os.Getenv("NATS_URL"); url != "" {
+		if cfg.Bus, err = events.Connect(url, "feed-service", tel.Log); err != nil {
+			return fmt.Errorf("NATS_URL: %w", err)
+		}
+		defer cfg.Bus.Close()
 	}
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
@@ -112,9 +123,14 @@ func newHandler(cfg Config, log *slog.Logger, extra ...prometheus.Collector) htt
 	users := upstream.New("user-lb", cfg.UserLB, cfg.Policy, um)
 	posts := upstream.New("post-lb", cfg.PostLB, cfg.Policy, um)
 
+	lookup := &feed.ProfileLookup{Users: users, Fanout: cfg.Fanout}
+	names, stream := liveFeed(cfg.Bus, cmp.Or(cfg.Heartbeat, 10*time.Second), users, lookup, log)
+	stream.Metrics = feed.NewStreamMetrics(reg)
+
 	mux := http.NewServeMux()
+	stream.Routes(mux)
 	(&feed.Handler{
-		Builder:  &feed.Builder{Users: users, Posts: posts, Names: &feed.ProfileLookup{Users: users, Fanout: cfg.Fanout}, Fanout: cfg.Fanout},
+		Builder:  &feed.Builder{Users: users, Posts: posts, Fanout: cfg.Fanout, Names: names},
 		Deadline: cfg.Deadline,
 		Log:      log,
 		Partial:  feed.NewPartialCounter(reg),

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
@@ -45,7 +46,8 @@ type Store struct{ *pgstore.Store }
 // New returns a Store over pool; queryTimeout bounds every statement
 // (default 5s).
 func New(pool *pgxpool.Pool, queryTimeout time.Duration) *Store {
-	return &Store{pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)}
+	st := pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)
+	return &Store{st.Also(events.Migrations, events.VersionTable)}
 }
 
 // CreateUser inserts a user; ErrEmailTaken if the email exists.
@@ -69,6 +71,17 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 
 // UserByEmail finds a user by normalised email; ErrNotFound if none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.userWhere(ctx, "email", email)
+}
+
+// UserByID finds a user by id; ErrNotFound if none.
+func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
+	return s.userWhere(ctx, "id", id)
+}
+
+// userWhere finds the user whose column (a constant of this package) is
+// value.
+func (s *Store) userWhere(ctx context.Context, column, value string) (User, error) {
 	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return User{}, err
@@ -76,7 +89,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	defer cancel()
 	var u User
 	err = s.Pool.QueryRow(ctx,
-		`SELECT id::text, email, password_hash FROM users WHERE email = $1`, email,
+		`SELECT id::text, email, password_hash FROM users WHERE `+column+` = $1`, value,
 	).Scan(&u.ID, &u.Email, &u.PasswordHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound

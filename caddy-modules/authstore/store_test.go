@@ -51,8 +51,8 @@ func TestSchemaIsAppliedOnFirstUse(t *testing.T) {
 	if err := s.Pool.QueryRow(context.Background(), "SELECT version FROM "+versionTable).Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 1 {
-		t.Fatalf("schema version %d, want 1", version)
+	if version != 2 {
+		t.Fatalf("schema version %d, want 2", version)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package pgservice runs an HTTP service backed by PostgreSQL, as
 // user-service and post-service are: the -healthcheck mode, PORT and
 // POSTGRES_DSN, the pgx pool, schema migrations at start (or on first use
-// when the database is late), /healthz, /readyz, /metrics, JSON logs and a
-// graceful shutdown on SIGTERM. A service supplies only its store and routes.
+// when the database is late), the event bus at NATS_URL if set (events.go),
+// /healthz, /readyz, /metrics, JSON logs and a graceful shutdown on SIGTERM. A service supplies only its store and routes.
 package pgservice
 
 import (
@@ -133,5 +133,10 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	httpx.NotFound(mux)
-	return telemetry.Handler(httpx.Observe(mux, metrics, log), name), pool.Close, nil
+	stopEvents := startEvents(ctx, log, name, pool, st, reg)
+	cleanup := func() {
+		stopEvents()
+		pool.Close()
+	}
+	return telemetry.Handler(httpx.Observe(mux, metrics, log), name), cleanup, nil
 }

@@ -26,6 +26,7 @@ type Store struct {
 
 	migrations   fs.FS
 	versionTable string
+	also         []migrationSet // further schemas, e.g. the events tables
 
 	mu       sync.Mutex
 	migrated bool
@@ -39,6 +40,19 @@ func New(pool *pgxpool.Pool, timeout time.Duration, files fs.FS, versionTable st
 		timeout = DefaultTimeout
 	}
 	return &Store{Pool: pool, Timeout: timeout, migrations: files, versionTable: versionTable}
+}
+
+type migrationSet struct {
+	files        fs.FS
+	versionTable string
+}
+
+// Also adds a second, independently versioned schema (a shared package's
+// tables, such as svckit/events'), applied after the store's own. Call it
+// before first use.
+func (s *Store) Also(files fs.FS, versionTable string) *Store {
+	s.also = append(s.also, migrationSet{files, versionTable})
+	return s
 }
 
 // Sub is fs.Sub for an embedded migrations directory that is known to exist.
@@ -60,6 +74,11 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	if err := Migrate(ctx, s.Pool, s.migrations, s.versionTable); err != nil {
 		return err
+	}
+	for _, m := range s.also {
+		if err := Migrate(ctx, s.Pool, m.files, m.versionTable); err != nil {
+			return err
+		}
 	}
 	s.migrated = true
 	return nil

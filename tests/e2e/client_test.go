@@ -26,7 +26,7 @@ var (
 )
 
 // gateway returns the HTTPS client trusting Caddy's root CA, and the base URL.
-func gateway(t *testing.T) (*http.Client, string) {
+func gateway(t testing.TB) (*http.Client, string) {
 	t.Helper()
 	clientOnce.Do(func() {
 		baseURL = os.Getenv("E2E_BASE_URL")
@@ -63,7 +63,7 @@ type reply struct {
 	raw    []byte
 }
 
-func (r reply) decode(t *testing.T, v any) {
+func (r reply) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.raw, v); err != nil {
 		t.Fatalf("decode %s: %v", r.raw, err)

@@ -16,7 +16,9 @@ import (
 	"github.com/caddysocial/platform/caddy-modules/authn"
 	"github.com/caddysocial/platform/caddy-modules/authstore"
 	"github.com/caddysocial/platform/caddy-modules/passwords"
+	"github.com/caddysocial/platform/caddy-modules/revocation"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+	"github.com/caddysocial/platform/svckit/events"
 )
 
 func init() {
@@ -54,10 +56,21 @@ type App struct {
 	// Argon2id hashes running at once. Default: the number of CPUs.
 	HashConcurrency int `json:"hash_concurrency,omitempty"`
 
-	signer  *tokens.Signer
-	service *authn.Service
-	poolKey string
-	logger  *zap.Logger
+	// NATS server URL for events (docs/EVENTS.md): the relay publishes
+	// auth-db's outbox (accounts.deleted) there. Empty: events wait in the
+	// outbox; token revocation works regardless (it reads auth-db).
+	NATSURL string `json:"nats_url,omitempty"`
+	// How often deleted accounts are read from auth-db, whose tokens are
+	// then refused. Default 250ms.
+	RevocationInterval caddy.Duration `json:"revocation_interval,omitempty"`
+
+	signer        *tokens.Signer
+	service       *authn.Service
+	poolKey       string
+	backgroundKey string
+	revoked       *revocation.List
+	relay         *events.Relay
+	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -104,11 +117,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	store := authstore.New(pool, time.Duration(a.QueryTimeout))
 	a.service = &authn.Service{
-		Store:  authstore.New(pool, time.Duration(a.QueryTimeout)),
+		Store:  store,
 		Hasher: hasher,
 		Signer: a.signer,
 		Limits: limits,
+	}
+	if a.revoked, err = a.startBackground(ctx, pool, store); err != nil {
+		return err
 	}
 	return nil
 }
@@ -126,8 +143,8 @@ func (a *App) loadKeys() ([]tokens.Key, error) {
 
 // Validate rejects limits that cannot work.
 func (a *App) Validate() error {
-	if a.TokensPerWindow < 0 || a.MaxFailedLogins < 0 || a.HashConcurrency < 0 || a.MaxConns < 0 {
-		return errors.New("auth: tokens_per_window, max_failed_logins, hash_concurrency and max_conns must not be negative")
+	if a.TokensPerWindow < 0 || a.MaxFailedLogins < 0 || a.HashConcurrency < 0 || a.MaxConns < 0 || a.RevocationInterval < 0 {
+		return errors.New("auth: tokens_per_window, max_failed_logins, hash_concurrency, max_conns and revocation_interval must not be negative")
 	}
 	return nil
 }
@@ -150,8 +167,14 @@ func (a *App) Start() error {
 // Cleanup when no config uses it any more.
 func (a *App) Stop() error { return nil }
 
-// Cleanup releases this config's reference to the auth-db pool.
+// Cleanup releases this config's reference to the auth-db pool and to the
+// revocation poller and relay.
 func (a *App) Cleanup() error {
+	if a.backgroundKey != "" {
+		if _, err := background.Delete(a.backgroundKey); err != nil {
+			return fmt.Errorf("auth: release revocation list and relay: %w", err)
+		}
+	}
 	if a.poolKey != "" {
 		if _, err := pools.Delete(a.poolKey); err != nil {
 			return fmt.Errorf("auth: release pool: %w", err)
@@ -165,6 +188,13 @@ func (a *App) Service() *authn.Service { return a.service }
 
 // Signer verifies and issues access tokens.
 func (a *App) Signer() *tokens.Signer { return a.signer }
+
+// Revoked reports whether userID's tokens are refused (the account was
+// deleted). Without a database nothing is revoked.
+func (a *App) Revoked(userID string) bool { return a.revoked != nil && a.revoked.Revoked(userID) }
+
+// Relay is auth-db's outbox relay (nil without NATS), kicked after a deletion.
+func (a *App) Relay() *events.Relay { return a.relay }
 
 func setInt(dst *int, v int) {
 	if v > 0 {

@@ -16,6 +16,8 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
 	httpcaddyfile.RegisterDirectiveOrder("auth_register", httpcaddyfile.Before, "respond")
 	httpcaddyfile.RegisterDirectiveOrder("auth_login", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterHandlerDirective("account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }))
+	httpcaddyfile.RegisterDirectiveOrder("account_delete", httpcaddyfile.Before, "respond")
 }
 
 // parseGlobalAuth sets up the auth app from the global options block:
@@ -33,6 +35,8 @@ func init() {
 //	    max_failed_logins  <n>        # default 5
 //	    failure_window     <duration> # default 15m
 //	    hash_concurrency   <n>
+//	    nats_url           <url>      # "" = events stay in the outbox
+//	    revocation_interval <duration> # default 250ms
 //	}
 func parseGlobalAuth(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -82,6 +86,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.FailureWindow, err = parseDuration(val)
 		case "hash_concurrency":
 			a.HashConcurrency, err = strconv.Atoi(val)
+		case "nats_url":
+			a.NATSURL = val
+		case "revocation_interval":
+			a.RevocationInterval, err = parseDuration(val)
 		default:
 			return d.Errf("auth: unknown option %q", opt)
 		}
@@ -99,7 +107,7 @@ func parseDuration(s string) (caddy.Duration, error) {
 
 // parseEndpoint parses
 //
-//	auth_register|auth_login [{
+//	auth_register|auth_login|account_delete [{
 //	    max_body_bytes <n>
 //	}]
 func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.UnmarshalHandlerFunc {
@@ -110,6 +118,8 @@ func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.
 		case *Register:
 			e = &v.endpoint
 		case *Login:
+			e = &v.endpoint
+		case *DeleteAccount:
 			e = &v.endpoint
 		}
 		h.Next()

@@ -68,19 +68,32 @@ func (e *endpoint) provision(ctx caddy.Context, name string) error {
 // readCredentials decodes the body, answering the client itself when it
 // cannot (ok=false).
 func (e *endpoint) readCredentials(w http.ResponseWriter, r *http.Request) (c credentials, ok bool) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		_ = jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+	if !e.readJSON(w, r, http.MethodPost, &c) {
 		return c, false
+	}
+	if c.Email == nil || c.Password == nil {
+		_ = jsonresp.Error(w, http.StatusBadRequest, "email and password are required")
+		return c, false
+	}
+	return c, true
+}
+
+// readJSON decodes a request of method with a JSON object body into v,
+// answering the client itself when it cannot (false): 405, 413 or 400.
+func (e *endpoint) readJSON(w http.ResponseWriter, r *http.Request, method string, v any) bool {
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		_ = jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+		return false
 	}
 	if r.ContentLength > e.MaxBodyBytes {
 		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
-		return c, false
+		return false
 	}
 	body := http.MaxBytesReader(w, r.Body, e.MaxBodyBytes)
 	dec := json.NewDecoder(body)
-	err := dec.Decode(&c)
+	err := dec.Decode(v)
 	if err == nil && dec.More() {
 		err = errors.New("trailing data")
 	}
@@ -92,17 +105,13 @@ func (e *endpoint) readCredentials(w http.ResponseWriter, r *http.Request) (c cr
 	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
-		return c, false
+		return false
 	}
 	if err != nil {
 		_ = jsonresp.Error(w, http.StatusBadRequest, "Invalid JSON: request body must be a JSON object")
-		return c, false
+		return false
 	}
-	if c.Email == nil || c.Password == nil {
-		_ = jsonresp.Error(w, http.StatusBadRequest, "email and password are required")
-		return c, false
-	}
-	return c, true
+	return true
 }
 
 // failure answers for errors that are not the endpoint's own: auth-db down

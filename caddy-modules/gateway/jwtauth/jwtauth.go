@@ -8,6 +8,7 @@
 package jwtauth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,6 +34,7 @@ func init() {
 
 // Handler verifies Bearer tokens with the auth app's signer.
 type Handler struct {
+	app    *gatewayauth.App
 	signer *tokens.Signer
 	logger *zap.Logger
 }
@@ -49,7 +51,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("jwt_auth: load auth app: %w", err)
 	}
-	h.signer = app.(*gatewayauth.App).Signer()
+	h.app = app.(*gatewayauth.App)
+	h.signer = h.app.Signer()
 	return nil
 }
 
@@ -62,6 +65,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return jsonresp.Error(w, http.StatusUnauthorized, "missing bearer token")
 	}
 	sub, err := h.signer.Verify(strings.TrimSpace(token))
+	if err == nil && h.app.Revoked(sub) {
+		// The account was deleted; checked after Verify, so a token from
+		// the signer's verified cache is refused too.
+		err = errRevoked
+	}
 	if err != nil {
 		h.logger.Debug("rejected token", zap.Error(err))
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -86,6 +94,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	}
 	return new(Handler), nil
 }
+
+var errRevoked = errors.New("account deleted")
 
 // Interface guards.
 var (

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
@@ -28,8 +29,11 @@ type Timestamp time.Time
 const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 func (t Timestamp) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
+	return []byte(`"` + t.String() + `"`), nil
 }
+
+// String is the timestamp as the API shows it.
+func (t Timestamp) String() string { return time.Time(t).UTC().Format(timestampLayout) }
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -37,28 +41,70 @@ var migrations embed.FS
 // Store is the data layer; pgstore.Store bounds every statement by a timeout
 // and applies the schema on first use, so the service starts before its
 // database.
-type Store struct{ *pgstore.Store }
+type Store struct {
+	*pgstore.Store
+	relay *events.Relay // nil without the event bus
+}
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
-	return &Store{pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.post_service_schema_version")}
+	st := pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.post_service_schema_version")
+	return &Store{Store: st.Also(events.Migrations, events.VersionTable)}
 }
 
-// Create stores a post and returns it as stored.
+// UseRelay is told the outbox relay, to kick it after a commit.
+func (s *Store) UseRelay(r *events.Relay) { s.relay = r }
+
+// Create stores a post and returns it as stored; posts.created (the live
+// feed's source) is written in the same transaction.
 func (s *Store) Create(ctx context.Context, author, content string) (Post, error) {
 	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return Post{}, err
 	}
 	defer cancel()
-	var created time.Time
-	err = s.Pool.QueryRow(ctx,
-		`INSERT INTO posts (author_uuid, content) VALUES ($1, $2) RETURNING created_at`, author, content,
-	).Scan(&created)
+	var post Post
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		var created time.Time
+		err := tx.QueryRow(ctx,
+			`INSERT INTO posts (author_uuid, content) VALUES ($1, $2) RETURNING created_at`, author, content,
+		).Scan(&created)
+		if err != nil {
+			return fmt.Errorf("insert post: %w", err)
+		}
+		post = Post{AuthorUUID: author, Content: content, Timestamp: Timestamp(created)}
+		e, err := events.New(events.PostCreated, 1, events.PostCreatedData{
+			AuthorUUID: author, Content: content, Timestamp: post.Timestamp.String(),
+		})
+		if err != nil {
+			return err
+		}
+		return events.Write(ctx, tx, author, e)
+	})
 	if err != nil {
-		return Post{}, fmt.Errorf("insert post: %w", err)
+		return Post{}, err
 	}
-	return Post{AuthorUUID: author, Content: content, Timestamp: Timestamp(created)}, nil
+	s.relay.Kick()
+	return post, nil
+}
+
+// Consumers are post-service's event consumers: an account deletion removes
+// the account's posts.
+func (s *Store) Consumers() []events.Consumer {
+	return []events.Consumer{{
+		Name:    "post-service-accounts-deleted",
+		Subject: events.AccountDeleted,
+		Handle: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+			user, err := events.DeletedUser(e)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM posts WHERE author_uuid = $1`, user); err != nil {
+				return fmt.Errorf("delete posts: %w", err)
+			}
+			return nil
+		},
+	}}
 }
 
 // ByAuthor returns up to limit posts of author, newest first; among equal

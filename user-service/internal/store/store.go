@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/pgstore"
 )
 
@@ -34,29 +35,83 @@ var migrations embed.FS
 // Store is the data layer; pgstore.Store bounds every statement by a timeout
 // and applies the schema on first use, so the service starts before its
 // database.
-type Store struct{ *pgstore.Store }
+type Store struct {
+	*pgstore.Store
+	relay *events.Relay // nil without the event bus
+}
 
 // New returns a Store over pool.
 func New(pool *pgxpool.Pool, timeout time.Duration) *Store {
-	return &Store{pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.user_service_schema_version")}
+	st := pgstore.New(pool, timeout, pgstore.Sub(migrations, "migrations"), "public.user_service_schema_version")
+	return &Store{Store: st.Also(events.Migrations, events.VersionTable)}
 }
 
-// UpsertProfile creates or replaces the caller's profile.
+// UseRelay is told the outbox relay, to kick it after a commit.
+func (s *Store) UseRelay(r *events.Relay) { s.relay = r }
+
+// UpsertProfile creates or replaces the caller's profile. A new or changed
+// username is announced as profiles.updated (feed-service caches usernames)
+// in the same transaction.
 func (s *Store) UpsertProfile(ctx context.Context, p Profile) (Profile, error) {
 	ctx, cancel, err := s.Begin(ctx)
 	if err != nil {
 		return Profile{}, err
 	}
 	defer cancel()
-	err = s.Pool.QueryRow(ctx, `
-		INSERT INTO profiles (uuid, username, bio) VALUES ($1, $2, $3)
-		ON CONFLICT (uuid) DO UPDATE SET username = EXCLUDED.username, bio = EXCLUDED.bio, updated_at = now()
-		RETURNING uuid::text, username, bio`, p.UUID, p.Username, p.Bio,
-	).Scan(&p.UUID, &p.Username, &p.Bio)
+	var announced bool
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// The row lock orders concurrent updates of one profile, and so
+		// their events in the outbox.
+		var old *string
+		err := tx.QueryRow(ctx, `SELECT username FROM profiles WHERE uuid = $1 FOR UPDATE`, p.UUID).Scan(&old)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("lock profile: %w", err)
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO profiles (uuid, username, bio) VALUES ($1, $2, $3)
+			ON CONFLICT (uuid) DO UPDATE SET username = EXCLUDED.username, bio = EXCLUDED.bio, updated_at = now()
+			RETURNING uuid::text, username, bio`, p.UUID, p.Username, p.Bio,
+		).Scan(&p.UUID, &p.Username, &p.Bio)
+		if err != nil {
+			return fmt.Errorf("upsert profile: %w", err)
+		}
+		if old != nil && *old == p.Username {
+			return nil
+		}
+		e, err := events.New(events.ProfileUpdated, 1, events.ProfileUpdatedData{UUID: p.UUID, Username: p.Username})
+		if err != nil {
+			return err
+		}
+		announced = true
+		return events.Write(ctx, tx, p.UUID, e)
+	})
 	if err != nil {
-		return Profile{}, fmt.Errorf("upsert profile: %w", err)
+		return Profile{}, err
+	}
+	if announced {
+		s.relay.Kick()
 	}
 	return p, nil
+}
+
+// Consumers are user-service's event consumers: an account deletion removes
+// the profile and, by the foreign keys' cascade, every friendship in both
+// directions.
+func (s *Store) Consumers() []events.Consumer {
+	return []events.Consumer{{
+		Name:    "user-service-accounts-deleted",
+		Subject: events.AccountDeleted,
+		Handle: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+			user, err := events.DeletedUser(e)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM profiles WHERE uuid = $1`, user); err != nil {
+				return fmt.Errorf("delete profile: %w", err)
+			}
+			return nil
+		},
+	}}
 }
 
 // Profile returns the profile of id, or ErrNotFound.
