@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -160,7 +159,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.deadLetter(ctx, msg, "", fmt.Errorf("malformed event: %w", err))
 		return
 	}
-	hctx := otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(http.Header(msg.Headers())))
+	hctx := otel.GetTextMapPropagator().Extract(ctx, headerCarrier(msg.Headers()))
 	hctx, cancel := context.WithTimeout(hctx, consumerHandleTime)
 	defer cancel()
 	dup, err := w.apply(hctx, env)
@@ -228,4 +227,17 @@ func (w *worker) deadLetter(ctx context.Context, msg jetstream.Msg, eventID stri
 	w.m.DeadLettered.WithLabelValues(w.Name).Inc()
 	w.log.Error("event dead-lettered", "event_id", eventID, "subject", msg.Subject(),
 		"dead_letter_subject", dl.Subject, "error", cause.Error())
+}
+
+// headerCarrier gives the propagator a message's headers. NATS header names
+// are case-sensitive and the relay writes them as the propagator names them
+// ("traceparent"); http.Header's canonicalising Get would miss them.
+func headerCarrier(h nats.Header) propagation.MapCarrier {
+	c := make(propagation.MapCarrier, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			c[strings.ToLower(k)] = v[0]
+		}
+	}
+	return c
 }
