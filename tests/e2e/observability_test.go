@@ -251,15 +251,23 @@ func TestOutageTelemetryBackends(t *testing.T) {
 		if r := call(t, "GET", "/api/feed", reader.token, nil, "traceparent", tp); r.status != 200 {
 			return fmt.Sprintf("feed %d", r.status)
 		}
-		time.Sleep(3 * time.Second)
-		services, err := logsOf(traceID)
-		if err != "" || !slices.Equal(services, allServices) {
-			return fmt.Sprintf("logs: %v %s", services, err)
+		// Each process sends its spans every 5 s (the batch span
+		// processor's default delay) and its logs every 0.5 s: give this
+		// request's telemetry that long before trying a new request.
+		var last string
+		for deadline := time.Now().Add(12 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+			services, err := logsOf(traceID)
+			if err != "" || !slices.Equal(services, allServices) {
+				last = fmt.Sprintf("logs: %v %s", services, err)
+				continue
+			}
+			spans, err := traceSpans(traceID)
+			if err != "" || len(spans) < len(allServices) {
+				last = fmt.Sprintf("trace: %v %s", spans, err)
+				continue
+			}
+			return ""
 		}
-		spans, err := traceSpans(traceID)
-		if err != "" || len(spans) < len(allServices) {
-			return fmt.Sprintf("trace: %v %s", spans, err)
-		}
-		return ""
+		return last
 	})
 }
