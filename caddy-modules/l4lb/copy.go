@@ -71,7 +71,7 @@ var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallCopySize);
 // the rate-limited loop. Without, it works like HAProxy's splice-auto: short
 // messages (most request/response traffic) go through one read and one
 // write each, which is fewer system calls than splice(2) needs (a pipe, and
-// two or three splices per message); once a read fills the buffer, io.Copy
+// two or three splices per message); once a read fills the buffer, bulkCopy
 // takes over, and between two *net.TCPConn the kernel splices the rest
 // without copying it to user space.
 func transfer(dst, src net.Conn, lim *rate.Limiter) (int64, error) {
@@ -100,7 +100,7 @@ func transfer(dst, src net.Conn, lim *rate.Limiter) (int64, error) {
 		}
 		if n == len(buf) {
 			smallBuffers.Put(bp)
-			rest, err := io.Copy(dst, src)
+			rest, err := bulkCopy(dst, src)
 			return written + rest, err
 		}
 	}
