@@ -18,9 +18,9 @@
 #     saturates the two cores: its p99 is then the machine's jitter, which
 #     swung from 1 to 8 ms on the direct path alone).
 # Usage: bench/l4lb.sh [rounds] [throughput]   (needs bin/caddy, haproxy, iperf3, wrk, go, git)
-# With "throughput", only the throughput is measured: no connection-rate
-# run comes before a throughput run then (see docs/BENCHMARKS.md for why
-# that changes HAProxy's figures).
+# With "throughput", only the throughput is measured, so that no
+# connection-rate run (and its ~10^5 TIME_WAIT sockets) comes before a
+# throughput run.
 # PREV_REF names the previous build's commit (default: the parent of the
 # commit that removed the l4lb app); it is built once into bin/caddy-prev-<sha>.
 set -euo pipefail
