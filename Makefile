@@ -53,16 +53,11 @@ test-go:
 		(cd $$m && GOWORK=off go test $(GOTEST_FLAGS) ./...); \
 	done
 
-# Go allows one -fuzz target per run: each runs alone, FUZZTIME long.
+# Each Fuzz* target alone, FUZZTIME long (scripts/fuzz.sh, whose own tests
+# run first).
 test-fuzz:
-	@for m in $(GO_MODULES); do \
-		(cd $$m && GOWORK=off go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./... | while read -r dir; do \
-			for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
-				echo "== fuzz $$m$${dir#$$PWD} $$f"; \
-				(cd $$dir && GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 .) || exit 1; \
-			done; \
-		done) || exit 1; \
-	done
+	scripts/fuzz_test.sh
+	scripts/fuzz.sh $(FUZZTIME) $(GO_MODULES)
 
 # Tidy, vetted, formatted; and one version of each shared dependency across
 # the modules (scripts/check-versions.sh), since each ships alone.
