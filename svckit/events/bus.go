@@ -91,7 +91,8 @@ func Connect(url, name string, log *slog.Logger) (*Bus, error) {
 // Close drains nothing: outbox rows not yet acknowledged stay in the outbox.
 func (b *Bus) Close() { b.Conn.Close() }
 
-// EnsureStreams creates or updates the streams once per connection.
+// EnsureStreams creates the streams, or updates one whose settings differ,
+// once per connection.
 func (b *Bus) EnsureStreams(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -119,12 +120,47 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 			MaxAge:   eventsRetention,
 		},
 	} {
-		if _, err := b.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := b.ensureStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
 	b.streams = true
 	return nil
+}
+
+// ensureStream leaves a stream that already has cfg's settings alone rather
+// than updating it as CreateOrUpdateStream would. Every instance of every
+// service ensures the streams when it starts, and an update rewrites the
+// stream's metadata while other instances create their consumers on it:
+// needless work, and in nats-server 2.15.2 a data race between
+// fileStore.UpdateConfig and fileStore.ConsumerStore (the race detector saw
+// it in our tests, which embed the server).
+func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	s, err := b.JS.Stream(ctx, cfg.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// Two instances may both find it missing: the server answers an
+		// identical second create with the stream the first one made.
+		_, err = b.JS.CreateStream(ctx, cfg)
+		return err
+	case err != nil:
+		return err
+	case hasSettings(s.CachedInfo().Config, cfg):
+		return nil
+	}
+	_, err = b.JS.UpdateStream(ctx, cfg)
+	return err
+}
+
+// hasSettings reports whether a stream's config have carries every setting
+// want declares; the settings want leaves zero are the server's defaults,
+// which have spells out.
+func hasSettings(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage &&
+		have.Retention == want.Retention &&
+		have.MaxAge == want.MaxAge &&
+		(want.Duplicates == 0 || have.Duplicates == want.Duplicates)
 }
 
 // backoff returns the wait before attempt n (0-based) of something that keeps
