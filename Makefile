@@ -39,7 +39,7 @@ test: vet test-prometheus test-web
 
 test-prometheus:
 	promtool check config prometheus/prometheus.yml
-	scripts/check-group-order.sh prometheus/alerts_test.yml
+	scripts/check-group-order.sh prometheus/rules_test.yml prometheus/alerts_test.yml
 	promtool test rules prometheus/rules_test.yml prometheus/alerts_test.yml
 
 test-web:

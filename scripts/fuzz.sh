@@ -10,6 +10,7 @@
 # 1.27). That run wrote no failing input and no target failed, so it passes
 # here with a note. Anything else that fails, or any new file under
 # testdata/fuzz/TARGET/, fails the run.
+#
 # scripts/fuzz_test.sh sources this file for its functions.
 set -euo pipefail
 
