@@ -115,6 +115,7 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(extra...)
+	reg.MustRegister(pgstore.NewPoolCollector(pool, cfg.ConnConfig.Database))
 	metrics := httpx.NewMetrics(reg, name)
 
 	mux := http.NewServeMux()
