@@ -219,7 +219,11 @@ done
 	echo '```'
 	echo
 	for v in before after; do
-		echo "user-service $v, 32 connections of GET /profile/me: block profile (${secs}s delta, cumulative), mutex profile, CPU profile (flat):"
+		share=$(go tool pprof -top -cum -nodecount=500 "$profiles/$v.block.pprof" 2>/dev/null | awk '
+			/ net\/http\.\(\*conn\)\.serve$/ {s=$4} / golang.org\/x\/sync\/semaphore\.\(\*Weighted\)\.Acquire$/ {a=$4}
+			function sec(x) {return x ~ /ms$/ ? x/1000 : x ~ /us$|µs$/ ? x/1e6 : x+0}
+			END {printf "%.1f s of %.1f s (%.0f%%)", sec(a), sec(s), (sec(s) ? sec(a)/sec(s)*100 : 0)}')
+		echo "user-service $v, 32 connections of GET /profile/me: time the request goroutines (net/http conn.serve) were blocked in the pool's acquire (semaphore.Weighted.Acquire): $share. Block profile (${secs}s delta, cumulative), mutex profile, CPU profile (flat):"
 		echo
 		echo '```'
 		go tool pprof -top -cum -nodecount=22 "$profiles/$v.block.pprof" 2>/dev/null | sed -n '/flat  flat%/,$p'
