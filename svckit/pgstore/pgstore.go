@@ -6,7 +6,7 @@
 // and the connection pool's configuration and metrics.
 //
 // The pool (pool.go): ParseConfig sizes it from the DSN's pool_max_conns,
-// else POSTGRES_MAX_CONNS, else DefaultMaxConns (8 per CPU of the process,
+// else POSTGRES_MAX_CONNS, else DefaultMaxConns (4 per CPU of the process,
 // 8 to 16), because pgx's own default (max(4, CPUs)) made requests queue
 // for a connection while the CPU idled (issue 27, docs/BENCHMARKS.md
 // "Service hot path"). PoolCollector exports pgxpool's statistics

@@ -16,28 +16,30 @@ const MaxConnsEnv = "POSTGRES_MAX_CONNS"
 
 // Bounds of the default pool size (DefaultMaxConns).
 const (
-	connsPerCPU = 8
+	connsPerCPU = 4
 	minConns    = 8
 	maxConns    = 16
 )
 
 // DefaultMaxConns is the pool size when neither the DSN (pool_max_conns)
-// nor POSTGRES_MAX_CONNS sets one: 8 connections per CPU the process may use
-// (GOMAXPROCS, which follows the container's CPU limit), at least 8 and at
-// most 16.
+// nor POSTGRES_MAX_CONNS sets one: 4 connections per CPU the process may use
+// (GOMAXPROCS, which follows the container's CPU limit but is at least 2),
+// at least 8 and at most 16.
 //
 // Why (docs/BENCHMARKS.md, "Service hot path"): a request holds its
-// connection for one network round trip to the database plus the time its
-// goroutine waits to be scheduled to read the answer, so a service keeps
-// several statements in flight per CPU; pgx's own default, max(4, CPUs), gave
-// a two-CPU service 4 connections, and at 32 concurrent requests the block
-// profile showed the requests queued in pgxpool.Acquire while CPU idled.
-// The upper bound is the database's side: PostgreSQL's default
-// max_connections is 100 (3 reserved for superusers), and every instance of
-// every service sharing the server, each with its relay and consumers on the
-// same pool, counts against it; more backends than the server has cores only
-// add context switches. Size instances x pool below max_connections when
-// you scale out (k8s HPAs: README).
+// connection for a round trip to the database plus the time its goroutine
+// waits to be scheduled to read the answer, so a service needs several
+// statements in flight per CPU; pgx's own default, max(4, CPUs), gave a
+// two-CPU service 4 connections, and at 32 concurrent requests the block
+// profile showed the requests queued in pgxpool.Acquire while the CPU idled.
+// The bounds are the database's side: every connection is a PostgreSQL
+// backend process, more active backends than the server has cores only
+// queue inside the server, and every instance of every service sharing the
+// server (each with its outbox relay and consumers on the same pool) counts
+// against max_connections, 100 by default with 3 reserved for superusers.
+// With 8 per instance, compose's two instances hold 16 and the k8s HPAs'
+// maximum of 10 pods 80. Scale out past that only after raising
+// max_connections or lowering POSTGRES_MAX_CONNS.
 func DefaultMaxConns() int32 {
 	return int32(min(max(connsPerCPU*runtime.GOMAXPROCS(0), minConns), maxConns))
 }
