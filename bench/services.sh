@@ -25,6 +25,14 @@
 # both user-service builds under 32 connections of GET (pprof, DEBUG_ADDR),
 # kept in BENCH_PROFILES (default /tmp/bench-services-profiles).
 #
+# A shared machine: every container sits in docker's cgroup, which as a whole
+# weighs as much as one process of the host (cgroup v1 cpu.shares 1024), so
+# while builds run 30 compiler threads, the databases, the instances and the
+# load client together get a fraction of one CPU and nothing here is
+# CPU-bound. BENCH_WEIGHT=N (e.g. 16384) puts the stack's containers and the
+# load client in a cgroup of their own with cpu.shares N, as a quiet machine
+# would give them; each instance keeps its BENCH_CPUS limit. Off by default.
+#
 # Usage (locks in the shared machine's order: compose, then heavy):
 #   flock /tmp/compose.lock flock /tmp/heavy.lock bench/services.sh [rounds] [seconds]
 # Prints a Markdown report; BENCH_DOC=docs/BENCHMARKS.md appends it there.
@@ -44,8 +52,18 @@ export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-hotpath-bench} BENCH_CPUS=$c
 work=$(mktemp -d /tmp/bench-services.XXXXXX)
 BENCH_BEFORE_DIR=$work/before
 compose=(docker compose -f bench/services.compose.yaml)
+cgroup=
+if [ -n "${BENCH_WEIGHT:-}" ]; then
+	cgroup=hotpath-bench-$COMPOSE_PROJECT_NAME
+	mkdir -p "/sys/fs/cgroup/cpu/$cgroup"
+	echo "$BENCH_WEIGHT" >"/sys/fs/cgroup/cpu/$cgroup/cpu.shares"
+	export BENCH_CGROUP_PARENT=/$cgroup
+fi
 finish() {
 	"${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+	if [ -n "$cgroup" ]; then
+		for d in /sys/fs/cgroup/*/"$cgroup"; do rmdir "$d" 2>/dev/null || true; done
+	fi
 	rm -rf "$work"
 }
 trap finish EXIT
@@ -76,7 +94,15 @@ fi
 "${compose[@]}" up -d --wait --wait-timeout 600 >&2
 
 client_pid=$(docker inspect -f '{{.State.Pid}}' "$("${compose[@]}" ps -q client)")
-in_net() { nsenter --net="/proc/$client_pid/ns/net" "$@"; }
+# The load client: the host's tools in the client container's network
+# namespace (and, with BENCH_WEIGHT, its CPU cgroup).
+in_net() {
+	if [ -n "$cgroup" ]; then
+		sh -c 'echo $$ >"/sys/fs/cgroup/cpu/$1/cgroup.procs" && shift && exec "$@"' sh "$cgroup" nsenter --net="/proc/$client_pid/ns/net" "$@"
+	else
+		nsenter --net="/proc/$client_pid/ns/net" "$@"
+	fi
+}
 declare -A ip cid
 for s in user-service-before user-service-after post-service-before post-service-after; do
 	cid[$s]=$("${compose[@]}" ps -q "$s")
@@ -94,7 +120,17 @@ routes=("user GET" "user POST" "post GET" "post POST")
 path_of() { case $1 in user) echo /profile/me ;; post) echo /posts/me"$([ "$2" = GET ] && echo '?limit=10')" ;; esac; }
 body_of() { case "$1 $2" in "user POST") echo '{"username":"user %s","bio":"written by the benchmark"}' ;; "post POST") echo '{"content":"benchmark post %s"}' ;; esac; }
 
-cpu_ns() { cat "/sys/fs/cgroup/cpuacct/docker/${cid[$1]}/cpuacct.usage" 2>/dev/null || awk '/^usage_usec/ {printf "%.0f\n", $2*1000}' "/sys/fs/cgroup/system.slice/docker-${cid[$1]}.scope/cpu.stat"; }
+declare -A cgpath
+for s in "${!cid[@]}"; do # each instance's cgroup (v1 cpuacct, or v2)
+	pid=$(docker inspect -f '{{.State.Pid}}' "${cid[$s]}")
+	cgpath[$s]=$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ {print "/sys/fs/cgroup/cpuacct" $3 "/cpuacct.usage"} $1 == "0" && $2 == "" {v2="/sys/fs/cgroup" $3 "/cpu.stat"} END {if (v2 && !found) print v2}' "/proc/$pid/cgroup" | head -n 1)
+done
+cpu_ns() {
+	case ${cgpath[$1]} in
+	*cpuacct.usage) cat "${cgpath[$1]}" ;;
+	*) awk '/^usage_usec/ {printf "%.0f\n", $2*1000}' "${cgpath[$1]}" ;;
+	esac
+}
 # pool_stats INSTANCE: "acquires empty_acquires empty_wait_seconds" (zeros
 # when the build exports no pool metrics).
 pool_stats() {
@@ -189,7 +225,7 @@ for v in before after; do
 done
 
 {
-	echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`bench/services.sh $rounds $secs\` (BENCH_BEFORE=$before_ref${BENCH_BEFORE_PATCH:+ BENCH_BEFORE_PATCH=$BENCH_BEFORE_PATCH}, BENCH_CPUS=$cpus), after = $(git rev-parse --short HEAD); $events; $(nproc) CPUs, load average before the run: $LOADAVG_START."
+	echo "Run of $(date -u '+%Y-%m-%d %H:%M') UTC: \`bench/services.sh $rounds $secs\` (BENCH_BEFORE=$before_ref${BENCH_BEFORE_PATCH:+ BENCH_BEFORE_PATCH=$BENCH_BEFORE_PATCH}, BENCH_CPUS=$cpus${BENCH_WEIGHT:+ BENCH_WEIGHT=$BENCH_WEIGHT}), after = $(git rev-parse --short HEAD); $events; $(nproc) CPUs, load average before the run: $LOADAVG_START."
 	echo
 	echo "Saturation (medians over $rounds rounds of ${secs}s; CPU = the instance's cgroup CPU per request and as a share of its $cpus-CPU limit; wait = pool acquire wait per acquire and the share of acquires that waited):"
 	echo
