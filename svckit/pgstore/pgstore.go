@@ -7,9 +7,9 @@
 //
 // The pool (pool.go): ParseConfig sizes it from the DSN's pool_max_conns,
 // else POSTGRES_MAX_CONNS, else DefaultMaxConns (4 per CPU of the process,
-// 8 to 16), because pgx's own default (max(4, CPUs)) made requests queue
-// for a connection while the CPU idled (issue 27, docs/BENCHMARKS.md
-// "Service hot path"). PoolCollector exports pgxpool's statistics
+// 8 to 16), because with pgx's own default (max(4, CPUs)) requests queued
+// for a connection, writes most (issue 27, docs/BENCHMARKS.md "Service hot
+// path"). PoolCollector exports pgxpool's statistics
 // (pgxpool_*: acquires, the time they waited, connections in use) so that a
 // pool too small for its load shows on /metrics.
 package pgstore

@@ -27,11 +27,13 @@ const (
 // at least 8 and at most 16.
 //
 // Why (docs/BENCHMARKS.md, "Service hot path"): a request holds its
-// connection for a round trip to the database plus the time its goroutine
-// waits to be scheduled to read the answer, so a service needs several
-// statements in flight per CPU; pgx's own default, max(4, CPUs), gave a
-// two-CPU service 4 connections, and at 32 concurrent requests the block
-// profile showed the requests queued in pgxpool.Acquire while the CPU idled.
+// connection for its round trips to the database (a write: 4-5 and a WAL
+// flush) plus the time its goroutine waits to be scheduled to read each
+// answer, so a service needs several statements in flight per CPU. pgx's own
+// default, max(4, CPUs), gave a two-CPU service 4 connections: at 32
+// concurrent requests the block profile showed them queued in
+// pgxpool.Acquire while the CPU idled, and writes ran 1.05-1.45x faster
+// with 8 (reads were bound by the CPU either way).
 // The bounds are the database's side: every connection is a PostgreSQL
 // backend process, more active backends than the server has cores only
 // queue inside the server, and every instance of every service sharing the
