@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-events clean
+.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-services bench-events clean
 
 all: caddy
 
@@ -98,6 +98,12 @@ bench-feed: bin/caddy
 ## user-service) side by side; run it under flock /tmp/heavy.lock
 bench-platform:
 	BENCH_DOC=docs/BENCHMARKS.md bench/platform.sh
+
+## bench-services: one user-service and one post-service instance (CPU
+## limited), main's build vs this tree's, GET and POST at 1-128 connections,
+## from inside the compose network; locks as the script's header says
+bench-services:
+	flock /tmp/compose.lock flock /tmp/heavy.lock bench/services.sh
 
 ## bench-events: event latencies under Locust load, and the outbox relay vs
 ## direct publishing (docs/BENCHMARKS.md); runs the compose stack

@@ -1,8 +1,10 @@
 // Package svckit is the plumbing the platform's Go services share, one copy
 // for all of them: httpx (JSON in and out, X-User-ID, routing with JSON
 // 404/405, metrics, access logs, graceful shutdown), pgstore (the
-// lazy-migrating PostgreSQL store and the classification of its errors),
-// pgservice (the main function of a PostgreSQL-backed service), and, for
+// lazy-migrating PostgreSQL store, the classification of its errors, the
+// connection pool's size, POSTGRES_MAX_CONNS, and its pgxpool_* metrics),
+// pgservice (the main function of a PostgreSQL-backed service), telemetry
+// (tracing, log shipping, and Go's profiles on DEBUG_ADDR), and, for
 // tests, pgtest (a throwaway database per test) and apitest (calling an API
 // and checking the platform's response rules).
 //

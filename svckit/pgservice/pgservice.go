@@ -91,9 +91,9 @@ func run(ctx context.Context, log *slog.Logger, name, addr, dsn string, wire Wir
 // span per database query of a traced request. The returned cleanup closes
 // the pool after the server has drained.
 func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wire, extra ...prometheus.Collector) (http.Handler, func(), error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := pgstore.ParseConfig(dsn, os.Getenv(pgstore.MaxConnsEnv))
 	if err != nil {
-		return nil, nil, fmt.Errorf("POSTGRES_DSN is not a valid PostgreSQL connection string")
+		return nil, nil, err
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 3 * time.Second
@@ -115,6 +115,7 @@ func NewHandler(ctx context.Context, log *slog.Logger, name, dsn string, wire Wi
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(extra...)
+	reg.MustRegister(pgstore.NewPoolCollector(pool, cfg.ConnConfig.Database))
 	metrics := httpx.NewMetrics(reg, name)
 
 	mux := http.NewServeMux()

@@ -1,15 +1,24 @@
 // Package pgstore is the part of a PostgreSQL data layer every store of the
 // platform shares (auth-db, user-db, post-db): statements bounded by a
 // timeout, the schema applied lazily from embedded migrations (so a service
-// starts before its database and migrates when it comes), and the
-// classification of errors into "database unavailable" and everything else.
+// starts before its database and migrates when it comes), the
+// classification of errors into "database unavailable" and everything else,
+// and the connection pool's configuration and metrics.
+//
+// The pool (pool.go): ParseConfig sizes it from the DSN's pool_max_conns,
+// else POSTGRES_MAX_CONNS, else DefaultMaxConns (4 per CPU of the process,
+// 8 to 16), because with pgx's own default (max(4, CPUs)) requests queued
+// for a connection, writes most (issue 27, docs/BENCHMARKS.md "Service hot
+// path"). PoolCollector exports pgxpool's statistics
+// (pgxpool_*: acquires, the time they waited, connections in use) so that a
+// pool too small for its load shows on /metrics.
 package pgstore
 
 import (
 	"context"
 	"fmt"
 	"io/fs"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,8 +37,12 @@ type Store struct {
 	versionTable string
 	also         []migrationSet // further schemas, e.g. the events tables
 
-	mu       sync.Mutex
-	migrated bool
+	// migrating is a one-slot semaphore held while migrations run: unlike a
+	// mutex, a waiter gives up when its context ends. migrated is read
+	// without it on every statement (Begin), so that requests never queue
+	// on one lock once the schema is in place.
+	migrating chan struct{}
+	migrated  atomic.Bool
 }
 
 // New returns a Store over pool whose schema is the migrations in files
@@ -39,7 +52,7 @@ func New(pool *pgxpool.Pool, timeout time.Duration, files fs.FS, versionTable st
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Store{Pool: pool, Timeout: timeout, migrations: files, versionTable: versionTable}
+	return &Store{Pool: pool, Timeout: timeout, migrations: files, versionTable: versionTable, migrating: make(chan struct{}, 1)}
 }
 
 type migrationSet struct {
@@ -67,9 +80,16 @@ func Sub(files fs.FS, dir string) fs.FS {
 // Ready applies pending migrations if that has not succeeded yet; after a
 // failure the next call tries again.
 func (s *Store) Ready(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.migrated {
+	if s.migrated.Load() {
+		return nil
+	}
+	select {
+	case s.migrating <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for schema migrations: %w", ctx.Err())
+	}
+	defer func() { <-s.migrating }()
+	if s.migrated.Load() {
 		return nil
 	}
 	if err := Migrate(ctx, s.Pool, s.migrations, s.versionTable); err != nil {
@@ -80,7 +100,7 @@ func (s *Store) Ready(ctx context.Context) error {
 			return err
 		}
 	}
-	s.migrated = true
+	s.migrated.Store(true)
 	return nil
 }
 

@@ -91,9 +91,9 @@ type Runtime struct {
 	shutdown   []func(context.Context) error
 }
 
-// Start sets up a service's logging and tracing from the environment
-// (VICTORIA_LOGS_URL and the OTEL_* variables; each feature is off when its
-// variable is empty).
+// Start sets up a service's logging, tracing and profiling from the
+// environment (VICTORIA_LOGS_URL, the OTEL_* variables and DEBUG_ADDR, see
+// StartDebug; each feature is off when its variable is empty).
 func Start(ctx context.Context, service string) (*Runtime, error) {
 	lg, err := logship.Setup(os.Stdout, os.Getenv("VICTORIA_LOGS_URL"), service)
 	if err != nil {
@@ -104,7 +104,13 @@ func Start(ctx context.Context, service string) (*Runtime, error) {
 		lg.Close(ctx)
 		return nil, err
 	}
-	return &Runtime{Log: lg.Log, Collectors: lg.Collectors, shutdown: []func(context.Context) error{stopTracing, lg.Close}}, nil
+	stopDebug, err := StartDebug(os.Getenv("DEBUG_ADDR"), lg.Log)
+	if err != nil {
+		_ = stopTracing(ctx)
+		lg.Close(ctx)
+		return nil, fmt.Errorf("DEBUG_ADDR: %w", err)
+	}
+	return &Runtime{Log: lg.Log, Collectors: lg.Collectors, shutdown: []func(context.Context) error{stopDebug, stopTracing, lg.Close}}, nil
 }
 
 // Shutdown flushes the queued spans, then the queued log lines, each within
