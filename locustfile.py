@@ -1,7 +1,8 @@
 """Load test of the platform's public API (SPEC.md sections 2 and 5).
 
 Each simulated user registers and logs in once, creates a profile, befriends
-other simulated users, posts, reads its feed, and looks others up by id.
+other simulated users, posts, reads its feed (and opens the live feed), and
+looks others up by id: every route of SPEC.md section 2.
 Dynamic URLs are grouped under their route template; an intended 429 (the
 login limit) counts as success. Every response's shape is checked. When a
 simulated user stops, a share of them (--delete-share, default 0.1) deletes
@@ -265,8 +266,11 @@ class PlatformUser(HttpUser):
     @task(4)
     def create_post(self):
         content = random.choice(["Looking for the new world...", "I came dancing across the water", "Hello!"])
-        with self.client.post("/api/posts", json={"content": f"{content} #{random.randint(1, 10**6)}"},
-                              headers=self._headers(), name="/api/posts", catch_response=True) as r:
+        # Both routes create a post: /api/posts, and /api/posts/me as clients of
+        # the original statement use it (SPEC.md section 2).
+        path = random.choice(["/api/posts", "/api/posts", "/api/posts/me"])
+        with self.client.post(path, json={"content": f"{content} #{random.randint(1, 10**6)}"},
+                              headers=self._headers(), name=path, catch_response=True) as r:
             if r.status_code != 201:
                 r.failure(f"{r.status_code} {r.text[:100]}")
                 return
@@ -326,6 +330,26 @@ class PlatformUser(HttpUser):
                 if item["author_uuid"] == self.user_id:
                     r.failure("own post in the feed")
                     return
+
+    @task(1)
+    def feed_stream(self):
+        """Opens the live feed (Server-Sent Events), reads its first line and
+        closes it: a user of the web client does this on every visit."""
+        with self.client.get("/api/feed/stream", headers={**self._headers(), "Accept": "text/event-stream"},
+                             name="/api/feed/stream", stream=True, timeout=10, catch_response=True) as r:
+            try:
+                if r.status_code != 200:
+                    r.failure(f"{r.status_code} {r.text[:100]}")
+                    return
+                ctype = r.headers.get("Content-Type", "")
+                if not ctype.startswith("text/event-stream"):
+                    r.failure(f"Content-Type {ctype!r}")
+                    return
+                first = next(r.iter_lines(), b"")
+                if not first.startswith(b":") and not first.startswith(b"event:") and not first.startswith(b"id:"):
+                    r.failure(f"not an event stream: {first[:80]!r}")
+            finally:
+                r.close()
 
     @task(1)
     def login_again(self):
