@@ -101,11 +101,12 @@ func healthChanges() panel {
 }
 
 // dnsFailures: only balancers with dns_backends (Kubernetes) have the
-// series; "or vector(0)" shows the true 0 of balancers without them.
+// series; "or on () vector(0)" shows the true 0 when none has any (on ():
+// only when the left side is empty, not as an extra line beside it).
 func dnsFailures() panel {
 	return panel{title: "Failed DNS lookups per second (dns_backends)", unit: "short",
 		description: "Lookups of a dns_backends name that failed (its previous addresses stay in use). " +
 			"0 where the balancers have static backends only, as in compose.",
-		queries: []query{q(rate("l4lb_dns_lookup_failures_total", `lb=~"$lb", instance=~"$instance"`, "lb, name")+" or vector(0)", "{{lb}} {{name}}")},
+		queries: []query{q(rate("l4lb_dns_lookup_failures_total", `lb=~"$lb", instance=~"$instance"`, "lb, name")+" or on () vector(0)", "{{lb}} {{name}}")},
 		logs:    balancerLogs}
 }

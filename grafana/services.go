@@ -69,9 +69,9 @@ func serviceRequestsByRoute() panel {
 
 func serviceErrorsByRoute() panel {
 	return panel{title: "Errors (4xx, 5xx) per second by route and status", unit: "reqps",
-		description: "0 when no request of the selection failed.",
+		description: "One line at 0 when no request of the selection failed.",
 		queries: []query{q(rate("http_requests_total", join(svc, `code=~"[45].."`), "service, route, code")+
-			" or "+sum("", "rate(http_requests_total{"+svc+"}[$__rate_interval])")+" * 0", "{{service}} {{route}} {{code}}")},
+			" or on () "+rate("http_requests_total", svc, "")+" * 0", "{{service}} {{route}} {{code}}")},
 		logs: serviceLogs + ` status:>=400`}
 }
 
