@@ -57,6 +57,13 @@ locust_run() { # locust_run USERS SECONDS
 		--ca-cert "$work/root.crt" --only-summary --loglevel WARNING 2>&1 | tail -n 25
 }
 
+step "compose: Grafana (no image here) only under the profile dashboards"
+if "${compose[@]}" config --services | grep -qx grafana; then
+	echo "grafana is a service of a plain docker compose up: it must be under the profile dashboards" >&2
+	exit 1
+fi
+"${compose[@]}" --profile dashboards config --services | grep -qx grafana
+
 step "build and start the stack"
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 "${compose[@]}" up -d --build --wait --wait-timeout 300
