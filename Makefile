@@ -11,13 +11,13 @@ CADDY_PLUGIN  := github.com/caddysocial/platform/caddy-modules@v0.0.0-0001010100
 # The plugin requires the shared svckit module through a replace directive,
 # which xcaddy's generated main module does not inherit: it gets its own.
 SVCKIT_REPLACE := github.com/caddysocial/platform/svckit=./svckit
-GO_MODULES    := svckit caddy-modules user-service post-service feed-service
+GO_MODULES    := svckit caddy-modules user-service post-service feed-service grafana
 GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # Every fuzz test runs its seed corpus (testdata/fuzz) with the tests, then
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-services bench-events clean
+.PHONY: all caddy dashboards test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-services bench-events clean
 
 all: caddy
 
@@ -29,6 +29,12 @@ bin/caddy: $(shell find caddy-modules svckit -name '*.go' -o -name '*.sql' -o -n
 	@# grep without -q reads all input: -q exits at the first match and the
 	@# writer dies of SIGPIPE, which pipefail turns into a failure (exit 141).
 	bin/caddy list-modules | grep '^layer4.handlers.balancer$$' >/dev/null
+
+## dashboards: grafana/dashboards/*.json from the Go code in grafana/
+## (Grafana Foundation SDK; docs/dashboards.md). The tests fail when the
+## committed JSON differs from what the code generates.
+dashboards:
+	cd grafana && GOWORK=off go run . -out dashboards
 
 ## test: every unit and integration test of every module (against a throwaway
 ## PostgreSQL), each fuzz test for $(FUZZTIME), the Prometheus configuration

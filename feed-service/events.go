@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddysocial/platform/feed-service/internal/feed"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
@@ -22,11 +23,12 @@ const (
 // lookup and its invalidation, and the live feed. It returns the usernames
 // feeds use. Without a bus there is no cache (lookup itself is returned) and
 // the live feed answers 501 (clients poll /feed).
-func liveFeed(bus *events.Bus, heartbeat time.Duration, users *upstream.Client, lookup feed.Usernames, log *slog.Logger) (feed.Usernames, *feed.Stream) {
+func liveFeed(bus *events.Bus, heartbeat time.Duration, users *upstream.Client, lookup feed.Usernames, reg prometheus.Registerer, log *slog.Logger) (feed.Usernames, *feed.Stream) {
 	if bus == nil {
 		return lookup, &feed.Stream{Log: log}
 	}
 	names := feed.NewUsernameCache(lookup, usernameCacheSize, usernameCacheTTL, bus.Conn.IsConnected)
+	names.Lookups = feed.NewUsernameCacheLookups(reg)
 	stream := &feed.Stream{Bus: bus, Users: users, Names: names, Heartbeat: heartbeat, Log: log}
 	// Plain subscriptions, not durable consumers: every instance must see
 	// every invalidation, and one missed while disconnected is covered by

@@ -124,7 +124,7 @@ func newHandler(cfg Config, log *slog.Logger, extra ...prometheus.Collector) htt
 	posts := upstream.New("post-lb", cfg.PostLB, cfg.Policy, um)
 
 	lookup := &feed.ProfileLookup{Users: users, Fanout: cfg.Fanout}
-	names, stream := liveFeed(cfg.Bus, cmp.Or(cfg.Heartbeat, 10*time.Second), users, lookup, log)
+	names, stream := liveFeed(cfg.Bus, cmp.Or(cfg.Heartbeat, 10*time.Second), users, lookup, reg, log)
 	stream.Metrics = feed.NewStreamMetrics(reg)
 
 	mux := http.NewServeMux()

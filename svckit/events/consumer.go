@@ -49,6 +49,7 @@ func (c Consumer) Run(ctx context.Context, bus *Bus, pool *pgxpool.Pool, m *Cons
 	if m == nil {
 		m = NewConsumerMetrics(nil)
 	}
+	m.start(c.Name)
 	log = log.With("consumer", c.Name)
 	w := &worker{Consumer: c, bus: bus, pool: pool, m: m, log: log}
 	for attempt := 0; ctx.Err() == nil; attempt++ {

@@ -267,3 +267,22 @@ func TestConsumerIsIdempotentAndDeadLettersPoison(t *testing.T) {
 		t.Errorf("failures = %v, want 2 (MaxDeliver)", f)
 	}
 }
+
+// A running consumer exports its counters from the start, at 0.
+func TestConsumerCountersStartAtZero(t *testing.T) {
+	pool, _, bus := setup(t)
+	cm := events.NewConsumerMetrics(nil)
+	cons := events.Consumer{Name: "zero-consumer", Subject: events.ProfileUpdated,
+		Handle: func(context.Context, pgx.Tx, events.Envelope) error { return nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); cons.Run(ctx, bus, pool, cm, quiet) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the consumer's counters exported", func() bool {
+		return testutil.CollectAndCount(cm.DeadLettered, "events_consumer_dead_lettered_total") == 1 &&
+			testutil.CollectAndCount(cm.Processed, "events_consumer_processed_total") == 1
+	})
+	if v := testutil.ToFloat64(cm.DeadLettered.WithLabelValues("zero-consumer")); v != 0 {
+		t.Fatalf("dead-lettered %v before any event", v)
+	}
+}

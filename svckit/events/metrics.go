@@ -71,6 +71,15 @@ func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
 	return m
 }
 
+// start creates consumer's counters at 0: before its first dead letter a
+// dashboard reads "0 dead-lettered", not "no data" (and an alert on a rate
+// of them has a series to work on).
+func (m *ConsumerMetrics) start(consumer string) {
+	for _, c := range []*prometheus.CounterVec{m.Processed, m.Duplicates, m.Failures, m.DeadLettered} {
+		c.WithLabelValues(consumer)
+	}
+}
+
 // Collectors lists the relay's collectors, to register them elsewhere (a
 // Caddy config's registry).
 func (m *RelayMetrics) Collectors() []prometheus.Collector {

@@ -5,7 +5,8 @@
 #     and exemplars), trusting Caddy's exported root CA, and the web
 #     client in headless Chromium (on failure: screenshots and console in tests/e2e/artifacts);
 #  3. Locust headless, zero failures allowed;
-#  4. the three recording rules return data in Prometheus;
+#  4. the three recording rules return data in Prometheus; every query of every Grafana dashboard
+#     (grafana/dashboards) returns data, its exemplars and log lines link to traces in Jaeger (TestDashboards);
 #  5. failover under load: one user-service and one post-service stopped, then started again;
 #  6. auth-db, VictoriaLogs and Jaeger down and back; the gateway restarted (Go tests TestOutage*);
 #  7. teardown, also on failure (then with the containers' logs).
@@ -56,6 +57,13 @@ locust_run() { # locust_run USERS SECONDS
 		--ca-cert "$work/root.crt" --only-summary --loglevel WARNING 2>&1 | tail -n 25
 }
 
+step "compose: Grafana (no image here) only under the profile dashboards"
+if "${compose[@]}" config --services | grep -qx grafana; then
+	echo "grafana is a service of a plain docker compose up: it must be under the profile dashboards" >&2
+	exit 1
+fi
+"${compose[@]}" --profile dashboards config --services | grep -qx grafana
+
 step "build and start the stack"
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 "${compose[@]}" up -d --build --wait --wait-timeout 300
@@ -75,7 +83,7 @@ export E2E_ARTIFACTS="$PWD/tests/e2e/artifacts"
 export E2E_COMPOSE="docker compose -f docker-compose.yaml -f tests/e2e/compose.override.yaml -p $COMPOSE_PROJECT_NAME"
 
 step "API suite and the web client in Chromium"
-(cd tests/e2e && go test -count=1 -v -run 'Test[^O]' . 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' )
+(cd tests/e2e && go test -count=1 -v -run 'Test[^O]' -skip '^TestDashboards$' . 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)' )
 
 step "Locust: 20 users for 30s, no failure allowed"
 locust_run 20 30s
@@ -87,6 +95,9 @@ wait_prom 'count(endpoint:gateway_request_latency_seconds:mean1m)' 'v >= 5' 60
 # Jaeger's and VictoriaLogs' own metrics are scraped; log shippers report.
 wait_prom 'sum(up{job=~"jaeger|victoria-logs"})' 'v == 2' 60
 wait_prom 'sum(log_shipper_lines_sent_total)' 'v > 0' 30
+
+step "dashboards: every panel's query on the live data (grafana/dashboards)"
+(cd tests/e2e && go test -count=1 -v -run '^TestDashboards$' . 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+_test.go)')
 
 step "failover under load: stop user-service-1 and post-service-1"
 before=$(prom_value 'sum(l4lb_connections_total{backend="user-service-1:5000"})')

@@ -22,12 +22,15 @@ type Handler struct {
 	Partial  *prometheus.CounterVec // feeds served incomplete, by reason
 }
 
-// NewPartialCounter registers feed_incomplete_total into reg.
+// NewPartialCounter registers feed_incomplete_total into reg, each reason
+// at 0 (a dashboard shows 0, not no data, before the first incomplete feed).
 func NewPartialCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "feed_incomplete_total",
 		Help: "Feeds served without some friends' posts (reason=posts) or usernames (reason=usernames).",
 	}, []string{"reason"})
+	c.WithLabelValues("posts")
+	c.WithLabelValues("usernames")
 	reg.MustRegister(c)
 	return c
 }

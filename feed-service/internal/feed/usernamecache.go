@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // UsernameCache keeps authors' usernames in a bounded in-memory cache
@@ -24,6 +25,9 @@ type UsernameCache struct {
 	// Fresh reports whether invalidations are arriving; nil means never
 	// (no event bus: no caching).
 	Fresh func() bool
+	// Lookups counts the usernames asked for, by result: hit (cached),
+	// miss (asked of Next), bypass (cache not in use). Nil: not counted.
+	Lookups *prometheus.CounterVec
 
 	cache *expirable.LRU[string, string]
 	// gen counts invalidations: a lookup that raced one does not store its
@@ -42,6 +46,7 @@ func NewUsernameCache(next Usernames, size int, ttl time.Duration, fresh func() 
 // one call (a batch call when user-lb has it).
 func (u *UsernameCache) Usernames(ctx context.Context, caller string, ids []string) map[string]string {
 	if u.Fresh == nil || !u.Fresh() {
+		u.count("bypass", len(ids))
 		return u.Next.Usernames(ctx, caller, ids)
 	}
 	names := make(map[string]string, len(ids))
@@ -53,6 +58,8 @@ func (u *UsernameCache) Usernames(ctx context.Context, caller string, ids []stri
 			missing = append(missing, id)
 		}
 	}
+	u.count("hit", len(ids)-len(missing))
+	u.count("miss", len(missing))
 	if len(missing) == 0 {
 		return names
 	}
@@ -68,6 +75,26 @@ func (u *UsernameCache) Usernames(ctx context.Context, caller string, ids []stri
 		}
 	}
 	return names
+}
+
+func (u *UsernameCache) count(result string, n int) {
+	if u.Lookups != nil && n > 0 {
+		u.Lookups.WithLabelValues(result).Add(float64(n))
+	}
+}
+
+// NewUsernameCacheLookups registers feed_username_cache_lookups_total into
+// reg, every result at 0 so that a hit ratio has its series from the start.
+func NewUsernameCacheLookups(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "feed_username_cache_lookups_total",
+		Help: "Usernames looked up through the cache, by result: hit (cached), miss (asked of user-lb), bypass (cache not in use: no event bus).",
+	}, []string{"result"})
+	for _, r := range []string{"hit", "miss", "bypass"} {
+		c.WithLabelValues(r)
+	}
+	reg.MustRegister(c)
+	return c
 }
 
 // Invalidate drops id's username (its profile changed or was deleted).

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // countingNames answers from a fixed table (ids it does not know have no
@@ -63,5 +66,27 @@ func TestUsernameCache(t *testing.T) {
 	}
 	if _, err := username(ctx, c, "me", "broken"); err != errLookupFailed {
 		t.Fatalf("username(broken) error %v, want errLookupFailed", err)
+	}
+}
+
+// feed_username_cache_lookups_total counts each username by where its
+// answer came from, every result present from the start.
+func TestUsernameCacheLookups(t *testing.T) {
+	next := &countingNames{table: map[string]string{"a": "alice", "b": "bob"}}
+	connected := true
+	c := NewUsernameCache(next, 100, time.Hour, func() bool { return connected })
+	c.Lookups = NewUsernameCacheLookups(prometheus.NewRegistry())
+	if n := testutil.CollectAndCount(c.Lookups); n != 3 {
+		t.Fatalf("%d series before any lookup, want hit, miss and bypass at 0", n)
+	}
+	ctx := context.Background()
+	c.Usernames(ctx, "me", []string{"a", "b", "nobody"}) // 3 misses
+	c.Usernames(ctx, "me", []string{"a", "b", "nobody"}) // 2 hits, 1 miss (no profile: not cached)
+	connected = false
+	c.Usernames(ctx, "me", []string{"a"}) // 1 bypass
+	for result, want := range map[string]float64{"hit": 2, "miss": 4, "bypass": 1} {
+		if got := testutil.ToFloat64(c.Lookups.WithLabelValues(result)); got != want {
+			t.Errorf("%s = %v, want %v", result, got, want)
+		}
 	}
 }
