@@ -29,6 +29,7 @@ func services() board {
 			{"Traffic and errors", []panel{serviceRequestsByRoute(), serviceErrorsByRoute()}},
 			{"Latency", []panel{serviceLatencyByRoute(0.99), serviceLatencyByRoute(0.5)}},
 			{"Saturation", []panel{serviceCPU(), serviceMemory(), serviceGoroutines(), serviceOpenFDs()}},
+			{"Database pool", []panel{poolConnections(), poolAcquireWait(), poolAcquiresWaited()}},
 			{"Logs", []panel{serviceWarnings()}},
 		},
 	}
@@ -107,4 +108,32 @@ func serviceWarnings() panel {
 		description: "The selected services' WARN and ERROR log lines from VictoriaLogs.",
 		queries:     []query{{expr: serviceLogs + ` level:in(WARN, ERROR)`}},
 		logs:        serviceLogs}
+}
+
+// The PostgreSQL pool of user-service and post-service (pgstore's pgxpool_*
+// metrics; feed-service has no database). Requests queue in the pool's
+// Acquire when every connection is busy: issue 27 found that queue before
+// the CPU was busy, so the wait is a saturation signal of its own.
+
+func poolConnections() panel {
+	return panel{title: "Pool connections in use and pool size by instance", unit: "short", width: 8,
+		description: "In use near the size for long means requests wait for a connection (POSTGRES_MAX_CONNS).",
+		queries: []query{
+			q(sum("instance", "pgxpool_acquired_conns{"+svcProc+"}"), "{{instance}} in use"),
+			q(sum("instance", "pgxpool_max_conns{"+svcProc+"}"), "{{instance}} size"),
+		}}
+}
+
+func poolAcquireWait() panel {
+	return panel{title: "Mean wait for a connection per acquire", unit: "s", width: 8,
+		description: "Time requests spent in the pool's Acquire because no connection was idle, per acquire.",
+		queries: []query{q(rate("pgxpool_empty_acquire_wait_seconds_total", svcProc, "instance")+
+			" / "+rate("pgxpool_acquires_total", svcProc, "instance"), "{{instance}}")}}
+}
+
+func poolAcquiresWaited() panel {
+	return panel{title: "Share of acquires that waited", unit: "percentunit", width: 8,
+		description: "Acquires that found no idle connection, of all acquires.",
+		queries: []query{q(rate("pgxpool_empty_acquires_total", svcProc, "instance")+
+			" / "+rate("pgxpool_acquires_total", svcProc, "instance"), "{{instance}}")}}
 }
