@@ -74,6 +74,8 @@ vet:
 	scripts/check-versions.sh $(GO_MODULES) tests/e2e bench/latprobe
 	@# macOS users build the plugin too: no Linux-only code outside _linux files.
 	cd caddy-modules && GOWORK=off GOOS=darwin go vet ./...
+	@# Every relative link and #anchor of the docs resolves.
+	python3 scripts/check-doc-links.py README.md docs/*.md */README.md
 
 ## e2e: the compose stack end to end (API suite, Locust, Prometheus rules,
 ## failover, outages); needs Docker, Compose v2, Locust and Go
