@@ -16,7 +16,7 @@ import (
 	"github.com/caddysocial/platform/caddy-modules/tokens"
 )
 
-// rotationSite is a gateway route behind jwt_auth whose keys come from a
+// rotationSite is a gateway route behind caddysocial_jwt_auth whose keys come from a
 // keys file, reloaded as an operator would after editing it.
 type rotationSite struct {
 	keysFile string
@@ -34,8 +34,8 @@ func newRotationSite(t *testing.T) *rotationSite {
 }
 
 func (s *rotationSite) caddyfile() string {
-	return fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\n"+
-		"http://127.0.0.1:%d {\n\thandle /me {\n\t\tjwt_auth\n\t\trespond \"{http.auth.user.id}\" 200\n\t}\n}\n", s.keysFile, s.port)
+	return fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tcaddysocial_auth {\n\t\tjwt_keys_file %q\n\t}\n}\n"+
+		"http://127.0.0.1:%d {\n\thandle /me {\n\t\tcaddysocial_jwt_auth\n\t\trespond \"{http.auth.user.id}\" 200\n\t}\n}\n", s.keysFile, s.port)
 }
 
 // setKeys writes the keys file (oldest first) and loads or reloads Caddy.
@@ -228,7 +228,7 @@ func TestKeysFileRefused(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err := caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\nhttp://127.0.0.1:%d {\n\tjwt_auth\n}\n", path, caddyrun.FreePort(t)))
+		err := caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tcaddysocial_auth {\n\t\tjwt_keys_file %q\n\t}\n}\nhttp://127.0.0.1:%d {\n\tcaddysocial_jwt_auth\n}\n", path, caddyrun.FreePort(t)))
 		if err == nil || !strings.Contains(err.Error(), "jwt keys file") || strings.Contains(err.Error(), "0123456789abcdef") {
 			t.Errorf("%s: err = %v; want a refusal naming the keys file, without the secret", name, err)
 		}

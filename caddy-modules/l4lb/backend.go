@@ -6,7 +6,7 @@
 // a draining shutdown.
 //
 // The caddy-l4 handler (package l4lb/l4balancer, module
-// layer4.handlers.balancer) and the config.yaml adapter (package l4lb/lbyaml)
+// layer4.handlers.caddysocial_balancer) and the config.yaml adapter (package l4lb/lbyaml)
 // are thin layers over it.
 package l4lb
 

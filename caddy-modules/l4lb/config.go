@@ -14,7 +14,7 @@ import (
 )
 
 // Spec is one balancer as an operator writes it. Its keys are the same in a
-// balancer's config.yaml and in the JSON of the layer4.handlers.balancer
+// balancer's config.yaml and in the JSON of the layer4.handlers.caddysocial_balancer
 // module, and both are checked by Spec.Settings alone, so a hand-written
 // layer4 JSON config gets exactly the validation config.yaml gets:
 //

@@ -1,10 +1,10 @@
-// Package victorialogs is the caddy.logging.writers.victorialogs log
+// Package victorialogs is the caddy.logging.writers.caddysocial_victorialogs log
 // writer: Caddy's JSON log lines (access logs and the runtime log) shipped
 // in batches to VictoriaLogs' /insert/jsonline by svckit/logship, the same
 // shipper the services use.
 //
 //	log {
-//		output victorialogs http://victoria-logs:9428 {
+//		output caddysocial_victorialogs http://victoria-logs:9428 {
 //			service gateway     # "service" field and log stream (default gateway)
 //			tee_stderr          # also write every line to stderr
 //			buffer_size 4MiB    # bound of the lines waiting to be sent
@@ -18,7 +18,7 @@
 // when VictoriaLogs is down the buffer fills and further lines are dropped
 // and counted (log_shipper_lines_dropped_total{writer}); shipping resumes
 // when it is back. An empty URL means shipping is off: lines go to stderr,
-// so a Caddyfile can say `output victorialogs "{$VICTORIA_LOGS_URL}"`.
+// so a Caddyfile can say `output caddysocial_victorialogs "{$VICTORIA_LOGS_URL}"`.
 //
 // Caddy keeps one writer per WriterKey across config reloads (its writer
 // pool), so a reload keeps the shipper and its buffer.
@@ -62,7 +62,7 @@ type Writer struct {
 
 // CaddyModule returns the Caddy module information.
 func (Writer) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "caddy.logging.writers.victorialogs", New: func() caddy.Module { return new(Writer) }}
+	return caddy.ModuleInfo{ID: "caddy.logging.writers.caddysocial_victorialogs", New: func() caddy.Module { return new(Writer) }}
 }
 
 // Provision applies the defaults and registers the shipper's counters into
@@ -186,7 +186,7 @@ func (nopCloser) Close() error { return nil }
 
 // UnmarshalCaddyfile parses
 //
-//	output victorialogs <url> {
+//	output caddysocial_victorialogs <url> {
 //		service <name>
 //		tee_stderr
 //		buffer_size <size>

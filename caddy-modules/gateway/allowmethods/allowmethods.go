@@ -1,4 +1,4 @@
-// Package allowmethods is the http.handlers.allow_methods Caddy handler: a
+// Package allowmethods is the http.handlers.caddysocial_allow_methods Caddy handler: a
 // request whose method is not listed gets 405 with an Allow header and the
 // gateway's JSON error body; others go on down the route.
 //
@@ -18,13 +18,16 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("allow_methods", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_allow_methods", parseCaddyfile)
 	// Before authentication: a wrong method is 405 with or without a token.
-	httpcaddyfile.RegisterDirectiveOrder("allow_methods", httpcaddyfile.Before, "header")
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_allow_methods", httpcaddyfile.Before, "header")
+	deprecated.HandlerDirective("allow_methods", "caddysocial_allow_methods", parseCaddyfile, httpcaddyfile.Before, "header")
 }
 
 // Handler rejects methods not in Methods.
@@ -36,7 +39,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.allow_methods", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_allow_methods", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision builds the Allow header value.
@@ -51,7 +54,7 @@ func (h *Handler) Provision(caddy.Context) error {
 // Validate requires at least one method.
 func (h *Handler) Validate() error {
 	if len(h.Methods) == 0 {
-		return errors.New("allow_methods: at least one method is required")
+		return errors.New("caddysocial_allow_methods: at least one method is required")
 	}
 	return nil
 }
@@ -66,7 +69,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // parseCaddyfile parses
 //
-//	allow_methods <method...>
+//	caddysocial_allow_methods <method...>
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next()
 	handler := &Handler{Methods: h.RemainingArgs()}

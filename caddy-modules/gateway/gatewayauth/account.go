@@ -20,8 +20,8 @@ func init() {
 	caddy.RegisterModule(DeleteAccount{})
 }
 
-// DeleteAccount is the http.handlers.account_delete handler: DELETE
-// {"password"} by an authenticated caller (jwt_auth must run first and set
+// DeleteAccount is the http.handlers.caddysocial_account_delete handler: DELETE
+// {"password"} by an authenticated caller (caddysocial_jwt_auth must run first and set
 // X-User-ID) deletes the caller's account, 202. The password is checked
 // again, so a stolen token alone cannot delete an account. Login fails and
 // the email is free at once; tokens are refused by every gateway within the
@@ -34,15 +34,15 @@ type DeleteAccount struct {
 
 // CaddyModule returns the Caddy module information.
 func (DeleteAccount) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.account_delete", New: func() caddy.Module { return new(DeleteAccount) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_account_delete", New: func() caddy.Module { return new(DeleteAccount) }}
 }
 
 // Provision gets the auth app.
 func (h *DeleteAccount) Provision(ctx caddy.Context) error {
-	if err := h.provision(ctx, "account_delete"); err != nil {
+	if err := h.provision(ctx, "caddysocial_account_delete"); err != nil {
 		return err
 	}
-	app, _ := ctx.App("auth") // provision loaded it
+	app, _ := ctx.App("caddysocial_auth") // provision loaded it
 	h.relay = app.(*App).Relay()
 	return nil
 }
@@ -50,7 +50,7 @@ func (h *DeleteAccount) Provision(ctx caddy.Context) error {
 func (h *DeleteAccount) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	user, err := uuid.Parse(r.Header.Get("X-User-ID"))
 	if err != nil {
-		// Only a misconfigured route (no jwt_auth before) gets here.
+		// Only a misconfigured route (no caddysocial_jwt_auth before) gets here.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
 		return jsonresp.Error(w, http.StatusUnauthorized, "missing bearer token")
 	}

@@ -8,16 +8,23 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 func init() {
-	httpcaddyfile.RegisterGlobalOption("auth", parseGlobalAuth)
-	httpcaddyfile.RegisterHandlerDirective("auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }))
-	httpcaddyfile.RegisterHandlerDirective("auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
-	httpcaddyfile.RegisterDirectiveOrder("auth_register", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterDirectiveOrder("auth_login", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterHandlerDirective("account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }))
-	httpcaddyfile.RegisterDirectiveOrder("account_delete", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterGlobalOption("caddysocial_auth", parseGlobalAuth)
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }))
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_auth_register", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_auth_login", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }))
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_account_delete", httpcaddyfile.Before, "respond")
+	// One release of grace for the names before the caddysocial_ prefix.
+	deprecated.GlobalOption("auth", "caddysocial_auth", parseGlobalAuth)
+	deprecated.HandlerDirective("auth_register", "caddysocial_auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }), httpcaddyfile.Before, "respond")
+	deprecated.HandlerDirective("auth_login", "caddysocial_auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }), httpcaddyfile.Before, "respond")
+	deprecated.HandlerDirective("account_delete", "caddysocial_account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }), httpcaddyfile.Before, "respond")
 }
 
 // parseGlobalAuth sets up the auth app from the global options block:
@@ -43,7 +50,7 @@ func parseGlobalAuth(d *caddyfile.Dispenser, _ any) (any, error) {
 	if err := app.UnmarshalCaddyfile(d); err != nil {
 		return nil, err
 	}
-	return httpcaddyfile.App{Name: "auth", Value: caddyconfig.JSON(app, nil)}, nil
+	return httpcaddyfile.App{Name: "caddysocial_auth", Value: caddyconfig.JSON(app, nil)}, nil
 }
 
 // UnmarshalCaddyfile sets up the app from Caddyfile tokens.
@@ -107,7 +114,7 @@ func parseDuration(s string) (caddy.Duration, error) {
 
 // parseEndpoint parses
 //
-//	auth_register|auth_login|account_delete [{
+//	caddysocial_auth_register|caddysocial_auth_login|caddysocial_account_delete [{
 //	    max_body_bytes <n>
 //	}]
 func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.UnmarshalHandlerFunc {

@@ -54,7 +54,7 @@ func (e *endpoint) provision(ctx caddy.Context, name string) error {
 	if e.MaxBodyBytes == 0 {
 		e.MaxBodyBytes = DefaultMaxBody
 	}
-	appIface, err := ctx.App("auth")
+	appIface, err := ctx.App("caddysocial_auth")
 	if err != nil {
 		return fmt.Errorf("%s: load auth app: %w", name, err)
 	}
@@ -127,17 +127,19 @@ func (e *endpoint) failure(w http.ResponseWriter, err error) error {
 	return jsonresp.Error(w, http.StatusInternalServerError, "internal error")
 }
 
-// Register is the http.handlers.auth_register handler: POST
+// Register is the http.handlers.caddysocial_auth_register handler: POST
 // {"email","password"} creates an account, 201 {"uuid","email"}.
 type Register struct{ endpoint }
 
 // CaddyModule returns the Caddy module information.
 func (Register) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.auth_register", New: func() caddy.Module { return new(Register) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_auth_register", New: func() caddy.Module { return new(Register) }}
 }
 
 // Provision gets the auth app.
-func (h *Register) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_register") }
+func (h *Register) Provision(ctx caddy.Context) error {
+	return h.provision(ctx, "caddysocial_auth_register")
+}
 
 func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	c, ok := h.readCredentials(w, r)
@@ -159,17 +161,17 @@ func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	}
 }
 
-// Login is the http.handlers.auth_login handler: POST {"email","password"}
+// Login is the http.handlers.caddysocial_auth_login handler: POST {"email","password"}
 // returns 200 {"access_token","token_type","expires_in"}.
 type Login struct{ endpoint }
 
 // CaddyModule returns the Caddy module information.
 func (Login) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.auth_login", New: func() caddy.Module { return new(Login) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_auth_login", New: func() caddy.Module { return new(Login) }}
 }
 
 // Provision gets the auth app.
-func (h *Login) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_login") }
+func (h *Login) Provision(ctx caddy.Context) error { return h.provision(ctx, "caddysocial_auth_login") }
 
 func (h *Login) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	c, ok := h.readCredentials(w, r)

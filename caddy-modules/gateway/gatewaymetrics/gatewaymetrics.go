@@ -1,4 +1,4 @@
-// Package gatewaymetrics is the http.handlers.gateway_metrics Caddy handler:
+// Package gatewaymetrics is the http.handlers.caddysocial_gateway_metrics Caddy handler:
 // it counts and times the requests of one route under that route's template.
 //
 //	gateway_requests_total{method, endpoint, code}
@@ -32,13 +32,16 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("gateway_metrics", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_gateway_metrics", parseCaddyfile)
 	// Outermost, so that the time of every other handler of the route counts.
-	httpcaddyfile.RegisterDirectiveOrder("gateway_metrics", httpcaddyfile.Before, "tracing")
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_gateway_metrics", httpcaddyfile.Before, "tracing")
+	deprecated.HandlerDirective("gateway_metrics", "caddysocial_gateway_metrics", parseCaddyfile, httpcaddyfile.Before, "tracing")
 }
 
 // The collectors are process-wide and created once: Caddy gives each config
@@ -83,7 +86,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.gateway_metrics", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_gateway_metrics", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision registers the collectors into this config's metrics registry.
@@ -99,17 +102,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // Validate requires an endpoint label.
 func (h *Handler) Validate() error {
 	if h.Endpoint == "" {
-		return errors.New("gateway_metrics: endpoint is required")
+		return errors.New("caddysocial_gateway_metrics: endpoint is required")
 	}
 	return nil
 }
 
 // endpointVar is the request variable naming the route's template, for the
-// handlers further down the route that label metrics (rate_limit).
+// handlers further down the route that label metrics (caddysocial_rate_limit).
 const endpointVar = "gateway_endpoint"
 
 // EndpointOf is the endpoint label of the route r is on, "unmatched" if no
-// gateway_metrics handler has seen r.
+// caddysocial_gateway_metrics handler has seen r.
 func EndpointOf(r *http.Request) string {
 	if e, ok := caddyhttp.GetVar(r.Context(), endpointVar).(string); ok {
 		return e
@@ -175,7 +178,7 @@ func sanitizeMethod(m string) string {
 
 // parseCaddyfile parses
 //
-//	gateway_metrics endpoint <label>
+//	caddysocial_gateway_metrics endpoint <label>
 //
 // The keyword is needed because Caddy reads a first argument that starts
 // with "/" as a path matcher.
@@ -184,7 +187,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	var keyword string
 	var handler Handler
 	if !h.AllArgs(&keyword, &handler.Endpoint) || keyword != "endpoint" {
-		return nil, h.Err(`usage: gateway_metrics endpoint <label> (the route template, or "unmatched")`)
+		return nil, h.Err(`usage: caddysocial_gateway_metrics endpoint <label> (the route template, or "unmatched")`)
 	}
 	return &handler, nil
 }

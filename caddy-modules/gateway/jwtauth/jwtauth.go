@@ -1,4 +1,4 @@
-// Package jwtauth is the http.handlers.jwt_auth Caddy handler: it admits a
+// Package jwtauth is the http.handlers.caddysocial_jwt_auth Caddy handler: it admits a
 // request only with a valid access token and tells the upstream who the
 // caller is in X-User-ID.
 //
@@ -21,6 +21,8 @@ import (
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 // UserIDHeader carries the authenticated user's UUID to the services.
@@ -28,8 +30,9 @@ const UserIDHeader = "X-User-ID"
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("jwt_auth", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("jwt_auth", httpcaddyfile.Before, "basic_auth")
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_jwt_auth", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_jwt_auth", httpcaddyfile.Before, "basic_auth")
+	deprecated.HandlerDirective("jwt_auth", "caddysocial_jwt_auth", parseCaddyfile, httpcaddyfile.Before, "basic_auth")
 }
 
 // Handler verifies Bearer tokens with the auth app's signer.
@@ -41,15 +44,15 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.jwt_auth", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_jwt_auth", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision gets the signer from the auth app.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	app, err := ctx.App("auth")
+	app, err := ctx.App("caddysocial_auth")
 	if err != nil {
-		return fmt.Errorf("jwt_auth: load auth app: %w", err)
+		return fmt.Errorf("caddysocial_jwt_auth: load auth app: %w", err)
 	}
 	h.app = app.(*gatewayauth.App)
 	h.signer = h.app.Signer()
@@ -86,11 +89,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // parseCaddyfile parses the directive, which takes no arguments:
 //
-//	jwt_auth
+//	caddysocial_jwt_auth
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next()
 	if h.NextArg() || h.NextBlock(0) {
-		return nil, h.Err("jwt_auth takes no arguments; configure the secret in the global auth option")
+		return nil, h.Err("caddysocial_jwt_auth takes no arguments; configure the secret in the global auth option")
 	}
 	return new(Handler), nil
 }

@@ -10,23 +10,23 @@ import (
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("rate_limit", parseCaddyfile)
-	// After jwt_auth (ordered before basic_auth), which sets
-	// {http.auth.user.id}; before the handlers that do the work (auth_login,
+	httpcaddyfile.RegisterHandlerDirective("caddysocial_rate_limit", parseCaddyfile)
+	// After caddysocial_jwt_auth (ordered before basic_auth), which sets
+	// {http.auth.user.id}; before the handlers that do the work (caddysocial_auth_login,
 	// reverse_proxy, ...).
-	httpcaddyfile.RegisterDirectiveOrder("rate_limit", httpcaddyfile.After, "basic_auth")
+	httpcaddyfile.RegisterDirectiveOrder("caddysocial_rate_limit", httpcaddyfile.After, "basic_auth")
 }
 
-const usage = "usage: rate_limit <key> <events>/<window> [burst <n>] [{ name <policy>; max_keys <n> }]"
+const usage = "usage: caddysocial_rate_limit <key> <events>/<window> [burst <n>] [{ name <policy>; max_keys <n> }]"
 
 // parseCaddyfile parses
 //
-//	rate_limit <key> <events>/<window> [burst <n>] {
+//	caddysocial_rate_limit <key> <events>/<window> [burst <n>] {
 //	    name     <policy>   # in the RateLimit headers; default "default"
 //	    max_keys <n>        # keys tracked at most; default 65536
 //	}
 //
-// for example `rate_limit {http.auth.user.id} 600/1m burst 100`.
+// for example `caddysocial_rate_limit {http.auth.user.id} 600/1m burst 100`.
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next()
 	args := h.RemainingArgs()
@@ -37,16 +37,16 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	events, window, ok := strings.Cut(args[1], "/")
 	var err error
 	if handler.Events, err = strconv.Atoi(events); !ok || err != nil || handler.Events <= 0 {
-		return nil, h.Errf("rate_limit: %q: want <events>/<window>, e.g. 600/1m", args[1])
+		return nil, h.Errf("caddysocial_rate_limit: %q: want <events>/<window>, e.g. 600/1m", args[1])
 	}
 	d, err := caddy.ParseDuration(window)
 	if err != nil {
-		return nil, h.Errf("rate_limit: window %q: %v", window, err)
+		return nil, h.Errf("caddysocial_rate_limit: window %q: %v", window, err)
 	}
 	handler.Window = caddy.Duration(d)
 	if len(args) == 4 {
 		if handler.Burst, err = strconv.Atoi(args[3]); err != nil || handler.Burst <= 0 {
-			return nil, h.Errf("rate_limit: burst %q: want a positive number", args[3])
+			return nil, h.Errf("caddysocial_rate_limit: burst %q: want a positive number", args[3])
 		}
 	}
 	for h.NextBlock(0) {
@@ -60,10 +60,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			handler.Name = val
 		case "max_keys":
 			if handler.MaxKeys, err = strconv.Atoi(val); err != nil || handler.MaxKeys <= 0 {
-				return nil, h.Errf("rate_limit: max_keys %q: want a positive number", val)
+				return nil, h.Errf("caddysocial_rate_limit: max_keys %q: want a positive number", val)
 			}
 		default:
-			return nil, h.Errf("rate_limit: unknown option %q", opt)
+			return nil, h.Errf("caddysocial_rate_limit: unknown option %q", opt)
 		}
 	}
 	return handler, nil

@@ -124,7 +124,7 @@ func layer4Config(t *testing.T, port int, spec l4lb.Spec) []byte {
 	handler, err := json.Marshal(struct {
 		Handler string `json:"handler"`
 		l4lb.Spec
-	}{"balancer", spec})
+	}{"caddysocial_balancer", spec})
 	if err != nil {
 		t.Fatal(err)
 	}

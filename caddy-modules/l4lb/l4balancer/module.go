@@ -1,4 +1,4 @@
-// Package l4balancer is the layer4.handlers.balancer module: the platform's
+// Package l4balancer is the layer4.handlers.caddysocial_balancer module: the platform's
 // TCP load balancer as a terminal handler of caddy-l4's layer4 app, over the
 // Caddy-free core in package l4lb. caddy-l4 listens and accepts; this
 // handler picks a backend, dials it and forwards the bytes.
@@ -47,7 +47,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "layer4.handlers.balancer", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "layer4.handlers.caddysocial_balancer", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision validates the configuration, takes the backends' state from the

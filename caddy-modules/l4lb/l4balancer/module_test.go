@@ -36,7 +36,7 @@ func TestHandWrittenJSONIsValidatedLikeConfigYAML(t *testing.T) {
 	port := caddyrun.FreePort(t)
 	for handler, want := range cases {
 		cfg := fmt.Sprintf(`{"admin":{"disabled":true},"apps":{"layer4":{"servers":{"lb":{"listen":["127.0.0.1:%d"],`+
-			`"routes":[{"handle":[{"handler":"balancer",%s}]}]}}}}}`, port, handler)
+			`"routes":[{"handle":[{"handler":"caddysocial_balancer",%s}]}]}}}}}`, port, handler)
 		err := caddy.Load([]byte(cfg), true)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", handler, err, want)
@@ -189,7 +189,7 @@ func TestBytesReadByAMatcherReachTheBackendFirst(t *testing.T) {
 			}()
 		}
 	}()
-	handler := fmt.Sprintf(`{"handler":"balancer","name":"test","algorithm":"roundrobin","backends":[%q],`+
+	handler := fmt.Sprintf(`{"handler":"caddysocial_balancer","name":"test","algorithm":"roundrobin","backends":[%q],`+
 		`"health_check":{"interval":"1h"}}`, ln.Addr().String())
 	port := caddyrun.FreePort(t)
 	cfg := fmt.Sprintf(`{"admin":{"disabled":true},"apps":{"layer4":{"servers":{"lb":{"listen":["127.0.0.1:%d"],`+

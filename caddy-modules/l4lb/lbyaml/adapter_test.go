@@ -111,7 +111,7 @@ func TestAdaptShowsTheJSON(t *testing.T) {
 		t.Fatalf("want listen [:9001] and one route without matchers with one handler: %s", cfg)
 	}
 	h := srv.Routes[0].Handle[0]
-	if h["handler"] != "balancer" || h["algorithm"] != "roundrobin" || h["name"] != "test-lb" ||
+	if h["handler"] != "caddysocial_balancer" || h["algorithm"] != "roundrobin" || h["name"] != "test-lb" ||
 		fmt.Sprint(h["backends"]) != "[user-service-1:5000 user-service-2:5000]" || h["drain_timeout"] != "300ms" {
 		t.Errorf("handler %v", h)
 	}
