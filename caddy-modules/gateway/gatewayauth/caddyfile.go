@@ -14,22 +14,25 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("caddysocial_auth", parseGlobalAuth)
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }))
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_auth_register", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_auth_login", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }))
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_account_delete", httpcaddyfile.Before, "respond")
-	// One release of grace for the names before the caddysocial_ prefix.
+	for _, d := range []struct {
+		name, old string
+		parse     httpcaddyfile.UnmarshalHandlerFunc
+	}{
+		{"caddysocial_auth_register", "auth_register", parseEndpoint[Register]},
+		{"caddysocial_auth_login", "auth_login", parseEndpoint[Login]},
+		{"caddysocial_account_delete", "account_delete", parseEndpoint[DeleteAccount]},
+	} {
+		httpcaddyfile.RegisterHandlerDirective(d.name, d.parse)
+		httpcaddyfile.RegisterDirectiveOrder(d.name, httpcaddyfile.Before, "respond")
+		// One release of grace for the names before the caddysocial_ prefix.
+		deprecated.HandlerDirective(d.old, d.name, d.parse, httpcaddyfile.Before, "respond")
+	}
 	deprecated.GlobalOption("auth", "caddysocial_auth", parseGlobalAuth)
-	deprecated.HandlerDirective("auth_register", "caddysocial_auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }), httpcaddyfile.Before, "respond")
-	deprecated.HandlerDirective("auth_login", "caddysocial_auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }), httpcaddyfile.Before, "respond")
-	deprecated.HandlerDirective("account_delete", "caddysocial_account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }), httpcaddyfile.Before, "respond")
 }
 
 // parseGlobalAuth sets up the auth app from the global options block:
 //
-//	auth {
+//	caddysocial_auth {
 //	    database           <postgres-url>
 //	    max_conns          <n>
 //	    query_timeout      <duration>
@@ -112,45 +115,55 @@ func parseDuration(s string) (caddy.Duration, error) {
 	return caddy.Duration(d), err
 }
 
-// parseEndpoint parses
+// endpointHandler is what the three endpoint handlers are: a middleware
+// handler configured by its embedded endpoint's UnmarshalCaddyfile.
+type endpointHandler[T any] interface {
+	*T
+	caddyhttp.MiddlewareHandler
+	caddyfile.Unmarshaler
+}
+
+// parseEndpoint only delegates to the handler's UnmarshalCaddyfile, as
+// Caddy's own directives do.
+func parseEndpoint[T any, PT endpointHandler[T]](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := PT(new(T))
+	err := handler.UnmarshalCaddyfile(h.Dispenser)
+	return handler, err
+}
+
+// UnmarshalCaddyfile sets up an endpoint handler from
 //
 //	caddysocial_auth_register|caddysocial_auth_login|caddysocial_account_delete [{
 //	    max_body_bytes <n>
 //	}]
-func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.UnmarshalHandlerFunc {
-	return func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-		handler := newHandler()
-		var e *endpoint
-		switch v := handler.(type) {
-		case *Register:
-			e = &v.endpoint
-		case *Login:
-			e = &v.endpoint
-		case *DeleteAccount:
-			e = &v.endpoint
-		}
-		h.Next()
-		if h.NextArg() {
-			return nil, h.ArgErr()
-		}
-		for h.NextBlock(0) {
-			switch h.Val() {
-			case "max_body_bytes":
-				var val string
-				if !h.AllArgs(&val) {
-					return nil, h.ArgErr()
-				}
-				n, err := strconv.ParseInt(val, 10, 64)
-				if err != nil || n <= 0 {
-					return nil, h.Errf("max_body_bytes: want a positive number of bytes, got %q", val)
-				}
-				e.MaxBodyBytes = n
-			default:
-				return nil, h.Errf("unknown option %q", h.Val())
-			}
-		}
-		return handler, nil
+func (e *endpoint) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
 	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "max_body_bytes":
+			var val string
+			if !d.AllArgs(&val) {
+				return d.ArgErr()
+			}
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n <= 0 {
+				return d.Errf("max_body_bytes: want a positive number of bytes, got %q", val)
+			}
+			e.MaxBodyBytes = n
+		default:
+			return d.Errf("unknown option %q", d.Val())
+		}
+	}
+	return nil
 }
 
-var _ caddyfile.Unmarshaler = (*App)(nil)
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Register)(nil)
+	_ caddyfile.Unmarshaler = (*Login)(nil)
+	_ caddyfile.Unmarshaler = (*DeleteAccount)(nil)
+)

@@ -14,15 +14,12 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
-
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 // UserIDHeader carries the authenticated user's UUID to the services.
@@ -30,9 +27,6 @@ const UserIDHeader = "X-User-ID"
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_jwt_auth", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_jwt_auth", httpcaddyfile.Before, "basic_auth")
-	deprecated.HandlerDirective("jwt_auth", "caddysocial_jwt_auth", parseCaddyfile, httpcaddyfile.Before, "basic_auth")
 }
 
 // Handler verifies Bearer tokens with the auth app's signer.
@@ -85,17 +79,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		repl.Set("http.auth.user.id", sub)
 	}
 	return next.ServeHTTP(w, r)
-}
-
-// parseCaddyfile parses the directive, which takes no arguments:
-//
-//	caddysocial_jwt_auth
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	if h.NextArg() || h.NextBlock(0) {
-		return nil, h.Err("caddysocial_jwt_auth takes no arguments; configure the secret in the global auth option")
-	}
-	return new(Handler), nil
 }
 
 var errRevoked = errors.New("account deleted")

@@ -14,20 +14,13 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
-
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_allow_methods", parseCaddyfile)
-	// Before authentication: a wrong method is 405 with or without a token.
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_allow_methods", httpcaddyfile.Before, "header")
-	deprecated.HandlerDirective("allow_methods", "caddysocial_allow_methods", parseCaddyfile, httpcaddyfile.Before, "header")
 }
 
 // Handler rejects methods not in Methods.
@@ -65,18 +58,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	w.Header().Set("Allow", h.allow)
 	return jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
-}
-
-// parseCaddyfile parses
-//
-//	caddysocial_allow_methods <method...>
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	handler := &Handler{Methods: h.RemainingArgs()}
-	if len(handler.Methods) == 0 {
-		return nil, h.ArgErr()
-	}
-	return handler, nil
 }
 
 // Interface guards.

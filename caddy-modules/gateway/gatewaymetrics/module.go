@@ -26,22 +26,15 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
-
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
 )
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_gateway_metrics", parseCaddyfile)
-	// Outermost, so that the time of every other handler of the route counts.
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_gateway_metrics", httpcaddyfile.Before, "tracing")
-	deprecated.HandlerDirective("gateway_metrics", "caddysocial_gateway_metrics", parseCaddyfile, httpcaddyfile.Before, "tracing")
 }
 
 // The collectors are process-wide and created once: Caddy gives each config
@@ -174,22 +167,6 @@ func sanitizeMethod(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-// parseCaddyfile parses
-//
-//	caddysocial_gateway_metrics endpoint <label>
-//
-// The keyword is needed because Caddy reads a first argument that starts
-// with "/" as a path matcher.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	var keyword string
-	var handler Handler
-	if !h.AllArgs(&keyword, &handler.Endpoint) || keyword != "endpoint" {
-		return nil, h.Err(`usage: caddysocial_gateway_metrics endpoint <label> (the route template, or "unmatched")`)
-	}
-	return &handler, nil
 }
 
 // Interface guards.
