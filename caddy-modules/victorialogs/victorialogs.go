@@ -36,8 +36,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/svckit/logship"
 )
 
@@ -80,11 +80,11 @@ func (w *Writer) Provision(ctx caddy.Context) error {
 	// One collector per service label, summing that service's shippers
 	// (the runtime log and the access log may be two writers).
 	service := w.Service
-	err := ctx.GetMetricsRegistry().Register(logship.NewCollectorFunc(func() (logship.Stats, bool) {
+	err := promreg.Register(ctx.GetMetricsRegistry(), logship.NewCollectorFunc(func() (logship.Stats, bool) {
 		return sumStats(service)
 	}, "writer", service))
-	if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); err != nil && !dup {
-		return fmt.Errorf("victorialogs: register metrics: %w", err)
+	if err != nil {
+		return fmt.Errorf("caddysocial_victorialogs: %w", err)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ package gatewaymetrics
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -60,17 +62,6 @@ func initCollectors() {
 	})
 }
 
-// Register adds c to a config's registry; c may be registered already (the
-// registry of a reload shares the process-wide collectors).
-func Register(reg *prometheus.Registry, c prometheus.Collector) error {
-	if err := reg.Register(c); err != nil {
-		if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
-			return err
-		}
-	}
-	return nil
-}
-
 // Handler records the metrics of the requests that reach it.
 type Handler struct {
 	// The endpoint label: the route template, or "unmatched".
@@ -85,11 +76,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision registers the collectors into this config's metrics registry.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	initCollectors()
-	reg := ctx.GetMetricsRegistry()
-	if err := Register(reg, collectors.requests); err != nil {
-		return err
+	if err := promreg.Register(ctx.GetMetricsRegistry(), collectors.requests, collectors.latency); err != nil {
+		return fmt.Errorf("caddysocial_gateway_metrics: %w", err)
 	}
-	return Register(reg, collectors.latency)
+	return nil
 }
 
 // Validate requires an endpoint label.

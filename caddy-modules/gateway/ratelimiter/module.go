@@ -35,6 +35,7 @@ import (
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
 	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/ratelimit"
 )
 
@@ -97,7 +98,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Name == "" {
 		h.Name = "default"
 	}
-	if err := gatewaymetrics.Register(ctx.GetMetricsRegistry(), limited()); err != nil {
+	if err := promreg.Register(ctx.GetMetricsRegistry(), limited()); err != nil {
 		return fmt.Errorf("caddysocial_rate_limit: register metrics: %w", err)
 	}
 	p := h.ratePolicy()

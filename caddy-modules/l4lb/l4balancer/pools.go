@@ -1,15 +1,13 @@
 package l4balancer
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
@@ -94,12 +92,8 @@ var (
 
 func registerMetrics(ctx caddy.Context) (*l4lb.Metrics, error) {
 	metricsOnce.Do(func() { metrics = l4lb.NewMetrics() })
-	for _, c := range metrics.Collectors() {
-		if err := ctx.GetMetricsRegistry().Register(c); err != nil {
-			if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
-				return nil, fmt.Errorf("register metrics: %w", err)
-			}
-		}
+	if err := promreg.Register(ctx.GetMetricsRegistry(), metrics.Collectors()...); err != nil {
+		return nil, err
 	}
 	return metrics, nil
 }
