@@ -16,7 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 func init() {
@@ -57,7 +57,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	w.Header().Set("Allow", h.allow)
-	return jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+	httpx.ErrorNoStore(w, http.StatusMethodNotAllowed, "method not allowed")
+	return nil
 }
 
 // Interface guards.

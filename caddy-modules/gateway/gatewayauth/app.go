@@ -127,6 +127,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.revoked, err = a.startBackground(ctx, pool, store); err != nil {
 		return err
 	}
+	store.UseRelay(a.relay)
 	return nil
 }
 
@@ -192,9 +193,6 @@ func (a *App) Signer() *tokens.Signer { return a.signer }
 // Revoked reports whether userID's tokens are refused (the account was
 // deleted). Without a database nothing is revoked.
 func (a *App) Revoked(userID string) bool { return a.revoked != nil && a.revoked.Revoked(userID) }
-
-// Relay is auth-db's outbox relay (nil without NATS), kicked after a deletion.
-func (a *App) Relay() *events.Relay { return a.relay }
 
 func setInt(dst *int, v int) {
 	if v > 0 {

@@ -18,8 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 // UserIDHeader carries the authenticated user's UUID to the services.
@@ -59,7 +59,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-		return jsonresp.Error(w, http.StatusUnauthorized, "missing bearer token")
+		httpx.ErrorNoStore(w, http.StatusUnauthorized, "missing bearer token")
+		return nil
 	}
 	sub, err := h.signer.Verify(strings.TrimSpace(token))
 	if err == nil && h.app.Revoked(sub) {
@@ -70,7 +71,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		h.logger.Debug("rejected token", zap.Error(err))
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		return jsonresp.Error(w, http.StatusUnauthorized, "invalid or expired token")
+		httpx.ErrorNoStore(w, http.StatusUnauthorized, "invalid or expired token")
+		return nil
 	}
 	r.Header.Del("Authorization")
 	r.Header.Set(UserIDHeader, sub)

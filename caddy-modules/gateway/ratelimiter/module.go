@@ -34,9 +34,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/ratelimit"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 func init() {
@@ -179,7 +179,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	limited().WithLabelValues(gatewaymetrics.EndpointOf(r)).Inc()
 	hdr.Set("Retry-After", strconv.FormatInt(max(t, 1), 10))
-	return jsonresp.Error(w, http.StatusTooManyRequests, "rate limit exceeded")
+	httpx.ErrorNoStore(w, http.StatusTooManyRequests, "rate limit exceeded")
+	return nil
 }
 
 var (
