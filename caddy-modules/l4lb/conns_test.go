@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -13,8 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // echoServer greets with "hi\n" and echoes until EOF.
@@ -54,7 +53,7 @@ func serveLB(t *testing.T, backend string, conns *Conns, mutate func(*Balancer))
 	t.Helper()
 	b := &Balancer{Name: "t", Backends: []*Backend{NewBackend(backend)}, Selector: &roundRobin{},
 		DialTimeout: time.Second, HealthCheck: HealthCheck{Interval: time.Hour, Timeout: time.Second, Fall: 1, Rise: 1, Type: "tcp"},
-		Conns: conns, Log: zap.NewNop()}
+		Conns: conns, Log: slog.New(slog.DiscardHandler)}
 	if mutate != nil {
 		mutate(b)
 	}
@@ -116,7 +115,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func newConns(t *testing.T) *Conns {
 	t.Helper()
-	c, err := NewConns(zap.NewNop())
+	c, err := NewConns(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ package l4balancer
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("algorithm: %w", err)
 	}
-	conns, err := loadConns(h.logger)
+	conns, err := loadConns(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		HealthCheck:    s.HealthCheck,
 		Metrics:        m,
 		Conns:          conns.Conns,
-		Log:            h.logger.With(zap.String("lb", s.Name)),
+		Log:            ctx.Slogger().With(slog.String("lb", s.Name)),
 	}
 	h.balancer = b
 	for _, addr := range s.Backends {

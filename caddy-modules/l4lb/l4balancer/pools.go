@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
@@ -69,9 +68,12 @@ func (p pooledStore) Release(addr string)                        { releaseBacken
 // resolver resolves dns_backends; tests replace it with one they control.
 var resolver l4lb.Resolver = net.DefaultResolver
 
-func loadConns(logger *zap.Logger) (*connsHandle, error) {
+// loadConns gets (or makes) the process's connection tracker; the core
+// logs through ctx's slog logger, the shell through its zap logger.
+func loadConns(ctx caddy.Context) (*connsHandle, error) {
+	logger := ctx.Logger()
 	val, _, err := connsPool.LoadOrNew(connsKey, func() (caddy.Destructor, error) {
-		c, err := l4lb.NewConns(logger)
+		c, err := l4lb.NewConns(ctx.Slogger())
 		if err != nil {
 			return nil, err
 		}
