@@ -1,5 +1,5 @@
 // Package lbyaml is the "lbyaml" Caddy config adapter: it turns a balancer's
-// config.yaml (SPEC.md section 4; see l4lb.FileConfig) into Caddy JSON, so
+// config.yaml (SPEC.md section 4; see FileConfig) into Caddy JSON, so
 //
 //	caddy run --config lb-configs/user-lb.yaml --adapter lbyaml
 //
@@ -39,7 +39,7 @@ type Adapter struct{}
 
 // Adapt validates body and returns the Caddy JSON config.
 func (Adapter) Adapt(body []byte, options map[string]any) ([]byte, []caddyconfig.Warning, error) {
-	s, err := l4lb.ParseFile(body)
+	s, err := ParseFile(body)
 	if err != nil {
 		if name, ok := options["filename"].(string); ok && name != "" {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -57,7 +57,7 @@ type handlerConfig struct {
 }
 
 // Config is the Caddy config for validated settings.
-func Config(s l4lb.FileSettings) *caddy.Config {
+func Config(s FileSettings) *caddy.Config {
 	l4 := layer4.App{Servers: map[string]*layer4.Server{
 		s.Spec.Name: {
 			Listen: []string{":" + strconv.Itoa(s.Port)},
