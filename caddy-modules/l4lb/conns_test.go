@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"io"
 	"log/slog"
 	"net"
@@ -104,13 +105,11 @@ func via(t *testing.T, addr string) (net.Conn, *bufio.Reader, string) {
 	return c, r, strings.TrimSpace(line)
 }
 
+// waitFor waits for cond (svckit/eventually: a long deadline, reached only
+// when the test is failing).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	eventually.True(t, 0, what, cond)
 }
 
 func newConns(t *testing.T) *Conns {
