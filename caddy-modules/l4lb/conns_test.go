@@ -182,11 +182,14 @@ func TestDrainLeavesNoGoroutines(t *testing.T) {
 	if err := conns.Drain(ctx); err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); poolGoroutines() > before; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines left after Drain:\n%s", buf[:runtime.Stack(buf, true)])
+	if eventually.Wait(0, func() error {
+		if poolGoroutines() > before {
+			return errors.New("pool goroutines still running")
 		}
+		return nil
+	}) != nil {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines left after Drain:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
 

@@ -375,15 +375,12 @@ func scrape(t *testing.T, port int) string {
 
 func waitMetric(t *testing.T, port int, line string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		text := scrape(t, port)
-		if strings.Contains(text, line) {
-			return
+	eventually.NoError(t, 0, "metrics line "+line, func() error {
+		if text := scrape(t, port); !strings.Contains(text, line) {
+			return fmt.Errorf("not in:\n%s", grep(text, "l4lb_"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics never showed %s:\n%s", line, grep(text, "l4lb_"))
-		}
-	}
+		return nil
+	})
 }
 
 // dns_backends through config.yaml and the system resolver: "localhost"
