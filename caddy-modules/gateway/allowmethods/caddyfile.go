@@ -3,24 +3,14 @@ package allowmethods
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_allow_methods", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_allow_methods", httpcaddyfile.Before, "header")
-	// One release of grace for the name before the caddysocial_ prefix.
-	deprecated.HandlerDirective("allow_methods", "caddysocial_allow_methods", parseCaddyfile, httpcaddyfile.Before, "header")
-}
-
-// parseCaddyfile only delegates to UnmarshalCaddyfile, as Caddy's own
-// directives do.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	// Before authentication: a wrong method is 405 with or without a token.
+	// The old name stays for one release, as a deprecated alias.
+	directive.Register[Handler]("caddysocial_allow_methods", "allow_methods", httpcaddyfile.Before, "header")
 }
 
 // UnmarshalCaddyfile sets up the handler from

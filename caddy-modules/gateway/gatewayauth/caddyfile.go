@@ -7,27 +7,18 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("caddysocial_auth", parseGlobalAuth)
-	for _, d := range []struct {
-		name, old string
-		parse     httpcaddyfile.UnmarshalHandlerFunc
-	}{
-		{"caddysocial_auth_register", "auth_register", parseEndpoint[Register]},
-		{"caddysocial_auth_login", "auth_login", parseEndpoint[Login]},
-		{"caddysocial_account_delete", "account_delete", parseEndpoint[DeleteAccount]},
-	} {
-		httpcaddyfile.RegisterHandlerDirective(d.name, d.parse)
-		httpcaddyfile.RegisterDirectiveOrder(d.name, httpcaddyfile.Before, "respond")
-		// One release of grace for the names before the caddysocial_ prefix.
-		deprecated.HandlerDirective(d.old, d.name, d.parse, httpcaddyfile.Before, "respond")
-	}
+	// The old names stay for one release, as deprecated aliases.
 	deprecated.GlobalOption("auth", "caddysocial_auth", parseGlobalAuth)
+	directive.Register[Register]("caddysocial_auth_register", "auth_register", httpcaddyfile.Before, "respond")
+	directive.Register[Login]("caddysocial_auth_login", "auth_login", httpcaddyfile.Before, "respond")
+	directive.Register[DeleteAccount]("caddysocial_account_delete", "account_delete", httpcaddyfile.Before, "respond")
 }
 
 // parseGlobalAuth sets up the auth app from the global options block:
@@ -113,22 +104,6 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func parseDuration(s string) (caddy.Duration, error) {
 	d, err := caddy.ParseDuration(s)
 	return caddy.Duration(d), err
-}
-
-// endpointHandler is what the three endpoint handlers are: a middleware
-// handler configured by its embedded endpoint's UnmarshalCaddyfile.
-type endpointHandler[T any] interface {
-	*T
-	caddyhttp.MiddlewareHandler
-	caddyfile.Unmarshaler
-}
-
-// parseEndpoint only delegates to the handler's UnmarshalCaddyfile, as
-// Caddy's own directives do.
-func parseEndpoint[T any, PT endpointHandler[T]](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	handler := PT(new(T))
-	err := handler.UnmarshalCaddyfile(h.Dispenser)
-	return handler, err
 }
 
 // UnmarshalCaddyfile sets up an endpoint handler from

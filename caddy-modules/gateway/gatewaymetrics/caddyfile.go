@@ -3,24 +3,14 @@ package gatewaymetrics
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_gateway_metrics", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_gateway_metrics", httpcaddyfile.Before, "tracing")
-	// One release of grace for the name before the caddysocial_ prefix.
-	deprecated.HandlerDirective("gateway_metrics", "caddysocial_gateway_metrics", parseCaddyfile, httpcaddyfile.Before, "tracing")
-}
-
-// parseCaddyfile only delegates to UnmarshalCaddyfile, as Caddy's own
-// directives do.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	// Outermost, so that the time of every other handler of the route counts.
+	// The old name stays for one release, as a deprecated alias.
+	directive.Register[Handler]("caddysocial_gateway_metrics", "gateway_metrics", httpcaddyfile.Before, "tracing")
 }
 
 // UnmarshalCaddyfile sets up the handler from

@@ -3,24 +3,14 @@ package jwtauth
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_jwt_auth", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_jwt_auth", httpcaddyfile.Before, "basic_auth")
-	// One release of grace for the name before the caddysocial_ prefix.
-	deprecated.HandlerDirective("jwt_auth", "caddysocial_jwt_auth", parseCaddyfile, httpcaddyfile.Before, "basic_auth")
-}
-
-// parseCaddyfile only delegates to UnmarshalCaddyfile, as Caddy's own
-// directives do.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	// Before basic_auth, where Caddy puts authentication.
+	// The old name stays for one release, as a deprecated alias.
+	directive.Register[Handler]("caddysocial_jwt_auth", "jwt_auth", httpcaddyfile.Before, "basic_auth")
 }
 
 // UnmarshalCaddyfile checks the directive, which takes no arguments (the

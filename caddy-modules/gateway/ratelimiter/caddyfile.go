@@ -7,28 +7,20 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
-	// No alias for the old name rate_limit: it is caddy-ratelimit's
-	// directive, and the clash is what the caddysocial_ prefix removes.
-	httpcaddyfile.RegisterHandlerDirective("caddysocial_rate_limit", parseCaddyfile)
 	// After caddysocial_jwt_auth (ordered before basic_auth), which sets
 	// {http.auth.user.id}; before the handlers that do the work
-	// (caddysocial_auth_login, reverse_proxy, ...).
-	httpcaddyfile.RegisterDirectiveOrder("caddysocial_rate_limit", httpcaddyfile.After, "basic_auth")
+	// (caddysocial_auth_login, reverse_proxy, ...). No alias for the old
+	// name rate_limit: it is caddy-ratelimit's directive, and the clash is
+	// what the caddysocial_ prefix removes.
+	directive.Register[Handler]("caddysocial_rate_limit", "", httpcaddyfile.After, "basic_auth")
 }
 
 const usage = "usage: caddysocial_rate_limit <key> <events>/<window> [burst <n>] [{ name <policy>; max_keys <n> }]"
-
-// parseCaddyfile only delegates to UnmarshalCaddyfile, as Caddy's own
-// directives do.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
-}
 
 // UnmarshalCaddyfile sets up the handler from
 //
