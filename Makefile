@@ -17,7 +17,7 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout 15m
 # this long on random input.
 FUZZTIME      ?= 3s
 
-.PHONY: all caddy dashboards test test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-services bench-events clean
+.PHONY: all caddy dashboards test test-composition test-go test-prometheus test-fuzz test-web vet e2e k8s-check bench-gateway bench-l4lb bench-feed bench-platform bench-services bench-events clean
 
 all: caddy
 
@@ -28,7 +28,7 @@ bin/caddy: $(shell find caddy-modules svckit -name '*.go' -o -name '*.sql' -o -n
 	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy --with $(CADDY_L4) --with $(CADDY_PLUGIN) --replace $(SVCKIT_REPLACE)
 	@# grep without -q reads all input: -q exits at the first match and the
 	@# writer dies of SIGPIPE, which pipefail turns into a failure (exit 141).
-	bin/caddy list-modules | grep '^layer4.handlers.balancer$$' >/dev/null
+	bin/caddy list-modules | grep '^layer4.handlers.caddysocial_balancer$$' >/dev/null
 
 ## dashboards: grafana/dashboards/*.json from the Go code in grafana/
 ## (Grafana Foundation SDK; docs/dashboards.md). The tests fail when the
@@ -40,8 +40,19 @@ dashboards:
 ## PostgreSQL), each fuzz test for $(FUZZTIME), the Prometheus configuration
 ## and recording-rule tests, and the web client's JavaScript unit tests (Node's
 ## test runner)
-test: vet test-prometheus test-web
+test: vet test-prometheus test-web test-composition
 	scripts/with-postgres.sh $(MAKE) --no-print-directory test-go test-fuzz
+
+## test-composition: a Caddy built with our plugin and a third-party HTTP handler
+## plugin that registers http.handlers.rate_limit and the rate_limit directive
+## (a stand-in for caddy-ratelimit, which the module proxy does not serve) runs a
+## Caddyfile using both, and both answer (scripts/test-composition.sh). xcaddy
+## compiles in the shared Go build cache, so after `make caddy` this is quick.
+COMPOSITION_STANDIN := example.com/caddy-ratelimit-standin@v0.0.0-00010101000000-000000000000=./caddy-modules/testdata/composition/ratelimitstandin
+test-composition:
+	@mkdir -p bin
+	go tool xcaddy build $(CADDY_VERSION) --output bin/caddy-composition --with $(CADDY_L4) --with $(CADDY_PLUGIN) --replace $(SVCKIT_REPLACE) --with $(COMPOSITION_STANDIN)
+	scripts/test-composition.sh bin/caddy-composition
 
 test-prometheus:
 	promtool check config prometheus/prometheus.yml

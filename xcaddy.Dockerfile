@@ -19,7 +19,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 		--with github.com/mholt/caddy-l4@v0.1.2 \
 		--with github.com/caddysocial/platform/caddy-modules@v0.0.0-00010101000000-000000000000=./caddy-modules \
 		--replace github.com/caddysocial/platform/svckit=./svckit \
-	&& /out/caddy list-modules | grep '^layer4.handlers.balancer$' >/dev/null
+	&& /out/caddy list-modules | grep '^layer4.handlers.caddysocial_balancer$' >/dev/null
 
 FROM caddy:2.11
 COPY --from=build /out/caddy /usr/bin/caddy

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Requests per second of an authenticated GET through our gateway (metrics,
-# allow_methods, jwt_auth, rewrite, reverse_proxy) vs the same Caddy with a
+# caddysocial_allow_methods, caddysocial_jwt_auth, rewrite, reverse_proxy) vs the same Caddy with a
 # plain reverse_proxy to the same upstream, and ours with the route's rate
 # limit on (never reached) vs off, measured alternately in one run.
 # Usage: bench/gateway.sh [rounds] [seconds]   (needs bin/caddy, wrk, python3)
@@ -71,7 +71,7 @@ for r in $(seq "$rounds"); do
 	run_plain
 	# Alternate which of the two gateway sites goes first.
 	if ((r % 2)); then run_ours; run_limited; else run_limited; run_ours; fi
-	echo "round $r: plain ${plain[-1]} req/s ${plain_cpu[-1]} µs CPU/req, ours ${ours[-1]} req/s ${ours_cpu[-1]} µs, ours+rate_limit ${limited[-1]} req/s ${limited_cpu[-1]} µs"
+	echo "round $r: plain ${plain[-1]} req/s ${plain_cpu[-1]} µs CPU/req, ours ${ours[-1]} req/s ${ours_cpu[-1]} µs, ours+caddysocial_rate_limit ${limited[-1]} req/s ${limited_cpu[-1]} µs"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mo=$(median "${ours[@]}") mp=$(median "${plain[@]}")
@@ -83,12 +83,12 @@ echo "median over $rounds rounds of ${secs}s, $conns connections: ours $mo req/s
 echo "ratio ours/plain: median of per-round ratios $(median "${ratios[@]}"), ratio of medians $(awk -v a="$mo" -v b="$mp" 'BEGIN {printf "%.3f", a/b}')"
 lratios=()
 for i in "${!ours[@]}"; do lratios+=("$(awk -v a="${limited[$i]}" -v b="${ours[$i]}" 'BEGIN {printf "%.3f", a/b}')"); done
-echo "per-round ratios (ours+rate_limit)/ours: ${lratios[*]}"
+echo "per-round ratios (ours+caddysocial_rate_limit)/ours: ${lratios[*]}"
 echo "rate limit on/off: median of per-round ratios $(median "${lratios[@]}"), median on $(median "${limited[@]}") req/s"
 cratios=() lcratios=()
 for i in "${!ours[@]}"; do
 	cratios+=("$(awk -v a="${ours_cpu[$i]}" -v b="${plain_cpu[$i]}" 'BEGIN {printf "%.3f", a/b}')")
 	lcratios+=("$(awk -v a="${limited_cpu[$i]}" -v b="${ours_cpu[$i]}" 'BEGIN {printf "%.3f", a/b}')")
 done
-echo "gateway CPU per request (median): plain $(median "${plain_cpu[@]}") µs, ours $(median "${ours_cpu[@]}") µs, ours+rate_limit $(median "${limited_cpu[@]}") µs"
-echo "CPU per request ours/plain: median of per-round ratios $(median "${cratios[@]}"); (ours+rate_limit)/ours: $(median "${lcratios[@]}")"
+echo "gateway CPU per request (median): plain $(median "${plain_cpu[@]}") µs, ours $(median "${ours_cpu[@]}") µs, ours+caddysocial_rate_limit $(median "${limited_cpu[@]}") µs"
+echo "CPU per request ours/plain: median of per-round ratios $(median "${cratios[@]}"); (ours+caddysocial_rate_limit)/ours: $(median "${lcratios[@]}")"

@@ -1,12 +1,13 @@
 package caddymodules_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/events/natstest"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // DELETE /api/account: the password is checked again; then login fails and
@@ -42,17 +43,15 @@ func TestAccountDeletion(t *testing.T) {
 		t.Fatalf("register again: %d %s, want 201 and a new uuid", r.status, r.raw)
 	}
 
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		r := g.do(t, "GET", "/api/profile/me", token, "")
-		if r.status == 401 {
-			if r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
-				t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
-			}
-			break
+	eventually.NoError(t, 0, "the deleted account's token is refused", func() error {
+		r = g.do(t, "GET", "/api/profile/me", token, "")
+		if r.status != 401 {
+			return fmt.Errorf("still accepted: %d", r.status)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deleted account's token still accepted: %d", r.status)
-		}
+		return nil
+	})
+	if r.header.Get("WWW-Authenticate") != `Bearer error="invalid_token"` {
+		t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
 	}
 	g.proxied(t, "GET", "/api/profile/me", other) // other accounts unaffected
 	wantJSONError(t, g.do(t, "DELETE", "/api/account", token, `{"password":"password1"}`), 401)

@@ -22,6 +22,7 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
@@ -106,15 +107,10 @@ func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 	// Trust exactly the root of Caddy's internal CA, as a client would after
 	// exporting it.
 	var root []byte
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	eventually.NoError(t, 0, "internal CA root", func() (err error) {
 		root, err = os.ReadFile(filepath.Join(storage, "pki", "authorities", "local", "root.crt"))
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("internal CA root: %v", err)
-	}
+		return err
+	})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(root)
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
@@ -130,16 +126,13 @@ func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	// The leaf certificate is issued asynchronously after start.
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	eventually.NoError(t, 0, "a TLS handshake with the gateway", func() error {
 		conn, err := tls.DialWithDialer(dialer, "tcp", "127.0.0.1:"+strconv.Itoa(httpsPort), &tls.Config{RootCAs: pool, ServerName: "localhost"})
 		if err == nil {
 			conn.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no TLS handshake with the gateway: %v", err)
-		}
-	}
+		return err
+	})
 	return &gatewayUnderTest{
 		base:    "https://localhost:" + strconv.Itoa(httpsPort),
 		httpURL: "http://localhost:" + strconv.Itoa(httpPort),

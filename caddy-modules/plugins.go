@@ -2,15 +2,20 @@
 // (xcaddy build --with github.com/caddysocial/platform/caddy-modules@...=./caddy-modules)
 // registers every module of the platform:
 //
-//   - auth (app), http.handlers.auth_register, http.handlers.auth_login:
-//     registration and login backed by auth-db (package gateway/gatewayauth);
-//   - http.handlers.jwt_auth: access-token verification (gateway/jwtauth);
-//   - http.handlers.gateway_metrics: per-route request metrics (gateway/gatewaymetrics);
-//   - http.handlers.allow_methods: 405 with Allow (gateway/allowmethods);
-//   - http.handlers.rate_limit: per-client rate limits (gateway/ratelimiter);
-//   - layer4.handlers.balancer (on caddy-l4) and the lbyaml config adapter: the layer-4 TCP load
-//     balancer and its config.yaml (l4lb/l4balancer, l4lb/lbyaml);
-//   - caddy.logging.writers.victorialogs: Caddy's logs shipped to VictoriaLogs (victorialogs).
+//   - caddysocial_auth (app), http.handlers.caddysocial_auth_register,
+//     http.handlers.caddysocial_auth_login, http.handlers.caddysocial_account_delete:
+//     registration, login and account deletion backed by auth-db (package gateway/gatewayauth);
+//   - http.handlers.caddysocial_jwt_auth: access-token verification (gateway/jwtauth);
+//   - http.handlers.caddysocial_gateway_metrics: per-route request metrics (gateway/gatewaymetrics);
+//   - http.handlers.caddysocial_allow_methods: 405 with Allow (gateway/allowmethods);
+//   - http.handlers.caddysocial_rate_limit: per-client rate limits (gateway/ratelimiter);
+//   - layer4.handlers.caddysocial_balancer (on caddy-l4) and the lbyaml config adapter: the
+//     layer-4 TCP load balancer and its config.yaml (l4lb/l4balancer, l4lb/lbyaml);
+//   - caddy.logging.writers.caddysocial_victorialogs: Caddy's logs shipped to VictoriaLogs
+//     (victorialogs).
+//
+// Every ID and Caddyfile name carries the caddysocial_ prefix so that the plugin builds
+// next to any other (CHANGELOG.md lists the renames).
 package caddymodules
 
 import (

@@ -15,7 +15,7 @@ import (
 	"github.com/caddysocial/platform/caddy-modules/tokens"
 )
 
-// limitSite is a small gateway: one route per rate_limit directive given,
+// limitSite is a small gateway: one route per caddysocial_rate_limit directive given,
 // answering 200 with the caller's user id (if any) when let through.
 type limitSite struct {
 	base, metrics string
@@ -34,10 +34,10 @@ func newLimitSite(t *testing.T) *limitSite {
 // config renders a Caddyfile; routes maps a path to its extra directives.
 func (s *limitSite) config(global string, routes map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "{\n\tadmin off\n\tpersist_config off\n\tauth {\n\t\tjwt_secret_env LIMIT_TEST_SECRET\n\t}\n%s\n}\n", global)
+	fmt.Fprintf(&b, "{\n\tadmin off\n\tpersist_config off\n\tcaddysocial_auth {\n\t\tjwt_secret_env LIMIT_TEST_SECRET\n\t}\n%s\n}\n", global)
 	fmt.Fprintf(&b, "http://127.0.0.1:%d {\n", s.port)
 	for path, directives := range routes {
-		fmt.Fprintf(&b, "\thandle %s {\n\t\tgateway_metrics endpoint %s\n\t\t%s\n\t\trespond \"ok {http.auth.user.id}\" 200\n\t}\n", path, path, directives)
+		fmt.Fprintf(&b, "\thandle %s {\n\t\tcaddysocial_gateway_metrics endpoint %s\n\t\t%s\n\t\trespond \"ok {http.auth.user.id}\" 200\n\t}\n", path, path, directives)
 	}
 	fmt.Fprintf(&b, "}\nhttp://127.0.0.1:%d {\n\tmetrics\n}\n", s.mport)
 	return b.String()
@@ -119,7 +119,7 @@ func want429(t *testing.T, r result, retryAfter int) {
 func TestRateLimitExactUnderConcurrency(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
-	caddyrun.Load(t, s.config("", map[string]string{"/x": "rate_limit {http.request.header.X-Client} 7/1h"}))
+	caddyrun.Load(t, s.config("", map[string]string{"/x": "caddysocial_rate_limit {http.request.header.X-Client} 7/1h"}))
 	before := scrape(t, s.metrics)
 	got := s.statuses(t, 60, "/x", "X-Client", "a")
 	if got[200] != 7 || got[429] != 53 {
@@ -140,7 +140,7 @@ func TestRateLimitExactUnderConcurrency(t *testing.T) {
 func TestRateLimitCompositeKey(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
-	caddyrun.Load(t, s.config("", map[string]string{"/x": "rate_limit tenant-{http.request.header.X-Tenant}/{http.request.header.X-Client} 1/1h"}))
+	caddyrun.Load(t, s.config("", map[string]string{"/x": "caddysocial_rate_limit tenant-{http.request.header.X-Tenant}/{http.request.header.X-Client} 1/1h"}))
 	for _, c := range []struct {
 		tenant, client string
 		want           int
@@ -155,8 +155,8 @@ func TestRateLimitHeaders(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
 	caddyrun.Load(t, s.config("", map[string]string{
-		"/x": "rate_limit {http.request.header.X-Client} 4/1h",
-		"/y": "rate_limit {http.request.header.X-Client} 60/1h burst 2 {\n\t\t\tname per-user\n\t\t}",
+		"/x": "caddysocial_rate_limit {http.request.header.X-Client} 4/1h",
+		"/y": "caddysocial_rate_limit {http.request.header.X-Client} 60/1h burst 2 {\n\t\t\tname per-user\n\t\t}",
 	}))
 	// A token comes back every 900 s: r counts down, t is the time to it.
 	for i, remaining := range []string{"3", "2", "1", "0"} {
@@ -188,7 +188,7 @@ func TestRateLimitHeaders(t *testing.T) {
 func TestRateLimitWindowRefills(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
-	caddyrun.Load(t, s.config("", map[string]string{"/x": "rate_limit {http.request.header.X-Client} 5/1s"}))
+	caddyrun.Load(t, s.config("", map[string]string{"/x": "caddysocial_rate_limit {http.request.header.X-Client} 5/1s"}))
 	// At 5/s a token is back every 200 ms: a batch gets the five of a full
 	// bucket plus those that arrive while it runs, never fewer, never more.
 	batch := func(what string) {
@@ -207,7 +207,7 @@ func TestRateLimitWindowRefills(t *testing.T) {
 func TestRateLimitStateSurvivesReload(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
-	limit := map[string]string{"/x": "rate_limit {http.request.header.X-Client} 3/1h"}
+	limit := map[string]string{"/x": "caddysocial_rate_limit {http.request.header.X-Client} 3/1h"}
 	caddyrun.Load(t, s.config("", limit))
 	if got := s.statuses(t, 3, "/x", "X-Client", "r"); got[200] != 3 {
 		t.Fatal(got)
@@ -225,7 +225,7 @@ func TestRateLimitStateSurvivesReload(t *testing.T) {
 	}
 	want429(t, s.get(t, "/other", "X-Client", "r"), 1200)
 	// A changed limit starts afresh.
-	limit["/x"] = "rate_limit {http.request.header.X-Client} 4/1h"
+	limit["/x"] = "caddysocial_rate_limit {http.request.header.X-Client} 4/1h"
 	if err := caddyrun.LoadErr(s.config("", limit)); err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +238,8 @@ func TestRateLimitKeys(t *testing.T) {
 	t.Setenv("LIMIT_TEST_SECRET", secret)
 	s := newLimitSite(t)
 	routes := map[string]string{
-		"/auth": "rate_limit {client_ip} 2/1h",
-		"/user": "jwt_auth\n\t\trate_limit {http.auth.user.id} 2/1h",
+		"/auth": "caddysocial_rate_limit {client_ip} 2/1h",
+		"/user": "caddysocial_jwt_auth\n\t\tcaddysocial_rate_limit {http.auth.user.id} 2/1h",
 	}
 	caddyrun.Load(t, s.config("", routes))
 	// By client address: a spoofed X-Forwarded-For does not make a new client.
@@ -261,13 +261,13 @@ func TestRateLimitKeys(t *testing.T) {
 	if r := s.get(t, "/user", "Authorization", "Bearer "+bob); r.status != 200 {
 		t.Fatalf("bob limited by alice's requests: %d", r.status)
 	}
-	// No token: 401 from jwt_auth, before and regardless of any limit.
+	// No token: 401 from caddysocial_jwt_auth, before and regardless of any limit.
 	if r := s.get(t, "/user"); r.status != 401 {
 		t.Fatalf("no token: %d", r.status)
 	}
 
 	// Behind a trusted proxy, {client_ip} is the forwarded client.
-	routes["/auth"] = "rate_limit {client_ip} 1/1h"
+	routes["/auth"] = "caddysocial_rate_limit {client_ip} 1/1h"
 	if err := caddyrun.LoadErr(s.config("\tservers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}", routes)); err != nil {
 		t.Fatal(err)
 	}
@@ -287,16 +287,16 @@ func tokenFor(t *testing.T, sub string) string {
 
 func TestRateLimitDirectiveErrors(t *testing.T) {
 	cases := map[string]string{
-		"rate_limit":                                           "usage: rate_limit",
-		"rate_limit {client_ip}":                               "usage: rate_limit",
-		"rate_limit {client_ip} 10":                            "want <events>/<window>",
-		"rate_limit {client_ip} x/1m":                          "want <events>/<window>",
-		"rate_limit {client_ip} 10/soon":                       "window",
-		"rate_limit {client_ip} 10/1m burst":                   "usage: rate_limit",
-		"rate_limit {client_ip} 10/1m burst 0":                 "burst",
-		"rate_limit {client_ip} 10/1m spurt 5":                 "usage: rate_limit",
-		"rate_limit {client_ip} 10/1m {\n\t\tcolour blue\n\t}": `unknown option "colour"`,
-		"rate_limit {client_ip} 10/1m {\n\t\tmax_keys -5\n\t}": "max_keys",
+		"caddysocial_rate_limit":                                           "usage: caddysocial_rate_limit",
+		"caddysocial_rate_limit {client_ip}":                               "usage: caddysocial_rate_limit",
+		"caddysocial_rate_limit {client_ip} 10":                            "want <events>/<window>",
+		"caddysocial_rate_limit {client_ip} x/1m":                          "want <events>/<window>",
+		"caddysocial_rate_limit {client_ip} 10/soon":                       "window",
+		"caddysocial_rate_limit {client_ip} 10/1m burst":                   "usage: caddysocial_rate_limit",
+		"caddysocial_rate_limit {client_ip} 10/1m burst 0":                 "burst",
+		"caddysocial_rate_limit {client_ip} 10/1m spurt 5":                 "usage: caddysocial_rate_limit",
+		"caddysocial_rate_limit {client_ip} 10/1m {\n\t\tcolour blue\n\t}": `unknown option "colour"`,
+		"caddysocial_rate_limit {client_ip} 10/1m {\n\t\tmax_keys -5\n\t}": "max_keys",
 	}
 	for directive, want := range cases {
 		_, err := caddyrun.Adapt("{\n\tadmin off\n}\nhttp://127.0.0.1:1 {\n\t" + directive + "\n}\n")
@@ -306,8 +306,8 @@ func TestRateLimitDirectiveErrors(t *testing.T) {
 	}
 	// Values the parser lets through but the limiter cannot work with.
 	for directive, want := range map[string]string{
-		"rate_limit {client_ip} 10/500ms":                       "window must be at least 1s",
-		"rate_limit {client_ip} 10/1m {\n\t\tname \"a b\"\n\t}": "name",
+		"caddysocial_rate_limit {client_ip} 10/500ms":                       "window must be at least 1s",
+		"caddysocial_rate_limit {client_ip} 10/1m {\n\t\tname \"a b\"\n\t}": "name",
 	} {
 		err := caddyrun.LoadErr("{\n\tadmin off\n}\nhttp://127.0.0.1:" + strconv.Itoa(caddyrun.FreePort(t)) + " {\n\t" + directive + "\n}\n")
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -14,9 +14,10 @@ import (
 
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
-// rotationSite is a gateway route behind jwt_auth whose keys come from a
+// rotationSite is a gateway route behind caddysocial_jwt_auth whose keys come from a
 // keys file, reloaded as an operator would after editing it.
 type rotationSite struct {
 	keysFile string
@@ -34,8 +35,8 @@ func newRotationSite(t *testing.T) *rotationSite {
 }
 
 func (s *rotationSite) caddyfile() string {
-	return fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\n"+
-		"http://127.0.0.1:%d {\n\thandle /me {\n\t\tjwt_auth\n\t\trespond \"{http.auth.user.id}\" 200\n\t}\n}\n", s.keysFile, s.port)
+	return fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tcaddysocial_auth {\n\t\tjwt_keys_file %q\n\t}\n}\n"+
+		"http://127.0.0.1:%d {\n\thandle /me {\n\t\tcaddysocial_jwt_auth\n\t\trespond \"{http.auth.user.id}\" 200\n\t}\n}\n", s.keysFile, s.port)
 }
 
 // setKeys writes the keys file (oldest first) and loads or reloads Caddy.
@@ -153,11 +154,26 @@ func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (*loadRes
 	return res, wg.Wait
 }
 
-// check fails the test if load saw a failure or too little traffic.
+// progress waits until load has sent n more requests: the reloads happen
+// under a stream of requests however slow the machine, with no window to
+// miss.
+func (r *loadResult) progress(t *testing.T, n int) {
+	t.Helper()
+	r.mu.Lock()
+	from := r.sent
+	r.mu.Unlock()
+	eventually.True(t, 0, fmt.Sprintf("%d more requests (from %d)", n, from), func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.sent >= from+n
+	})
+}
+
+// check fails the test if load saw a failure.
 func (r *loadResult) check(t *testing.T, step string) {
 	t.Helper()
 	t.Logf("%s: %s, during 5 reloads", step, r)
-	if len(r.failures) > 0 || r.sent < 50 {
+	if len(r.failures) > 0 {
 		t.Fatalf("%s: %d of %d requests failed: %q", step, len(r.failures), r.sent, r.failures[:min(len(r.failures), 5)])
 	}
 }
@@ -182,11 +198,11 @@ func TestKeyRotation(t *testing.T) {
 	stop := make(chan struct{})
 	got, wait := load(s, []string{oldTok}, stop)
 	for range 5 {
-		time.Sleep(50 * time.Millisecond)
+		got.progress(t, 40)
 		s.setKeys(t, false, k1, k2)
 	}
 	newTok := issue(t, bob, k1, k2) // the login path now signs with k2
-	time.Sleep(50 * time.Millisecond)
+	got.progress(t, 40)
 	close(stop)
 	wait()
 	got.check(t, "adding a key")
@@ -200,9 +216,10 @@ func TestKeyRotation(t *testing.T) {
 	stop = make(chan struct{})
 	got, wait = load(s, []string{newTok}, stop)
 	for range 5 {
-		time.Sleep(50 * time.Millisecond)
+		got.progress(t, 40)
 		s.setKeys(t, false, k2)
 	}
+	got.progress(t, 40)
 	close(stop)
 	wait()
 	got.check(t, "removing a key")
@@ -228,7 +245,7 @@ func TestKeysFileRefused(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err := caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tauth {\n\t\tjwt_keys_file %q\n\t}\n}\nhttp://127.0.0.1:%d {\n\tjwt_auth\n}\n", path, caddyrun.FreePort(t)))
+		err := caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tcaddysocial_auth {\n\t\tjwt_keys_file %q\n\t}\n}\nhttp://127.0.0.1:%d {\n\tcaddysocial_jwt_auth\n}\n", path, caddyrun.FreePort(t)))
 		if err == nil || !strings.Contains(err.Error(), "jwt keys file") || strings.Contains(err.Error(), "0123456789abcdef") {
 			t.Errorf("%s: err = %v; want a refusal naming the keys file, without the secret", name, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddysocial/platform/svckit/eventually"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -104,18 +105,6 @@ func (c *collector) logsOf(traceID string) []map[string]any {
 	return out
 }
 
-// eventually polls cond for up to 15 s: export and shipping are batched in
-// the background; this waits for an outcome, it does not time one.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // The repository's Caddyfile with tracing exported over OTLP and logs
 // shipped: a request continuing a caller's trace gets a gateway span named
 // after its route, passes the trace on upstream, has an exemplar on the
@@ -141,7 +130,7 @@ func TestGatewayTelemetry(t *testing.T) {
 		t.Errorf("upstream got traceparent %q, want the trace continued with the gateway's span", tp)
 	}
 
-	eventually(t, "the gateway span", func() bool { return len(c.spansOf(traceID)) > 0 })
+	eventually.True(t, 0, "the gateway span", func() bool { return len(c.spansOf(traceID)) > 0 })
 	gw := c.spansOf(traceID)[0]
 	if gw.name != "GET /api/profile/me" || gw.parentID != parentID || gw.service != "gateway" {
 		t.Errorf("gateway span = %+v", gw)
@@ -149,7 +138,7 @@ func TestGatewayTelemetry(t *testing.T) {
 
 	// The login's trace: argon2id and auth-db spans under the gateway span.
 	var loginTrace string
-	eventually(t, "the login trace", func() bool {
+	eventually.True(t, 0, "the login trace", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for _, s := range c.spans {
@@ -160,7 +149,7 @@ func TestGatewayTelemetry(t *testing.T) {
 		}
 		return false
 	})
-	eventually(t, "hashing and query spans", func() bool {
+	eventually.True(t, 0, "hashing and query spans", func() bool {
 		names := map[string]bool{}
 		for _, s := range c.spansOf(loginTrace) {
 			names[s.name] = true
@@ -189,7 +178,7 @@ func TestGatewayTelemetry(t *testing.T) {
 	}
 
 	// The access log line, with the trace and span ids.
-	eventually(t, "the access log line in the log store", func() bool { return len(c.logsOf(traceID)) > 0 })
+	eventually.True(t, 0, "the access log line in the log store", func() bool { return len(c.logsOf(traceID)) > 0 })
 	line := c.logsOf(traceID)[0]
 	if line["service"] != "gateway" || line["span_id"] != gw.spanID || line["msg"] != "handled request" {
 		t.Errorf("access log line = %v", line)

@@ -11,7 +11,8 @@ import (
 )
 
 // DeleteAccount deletes the user (its email is free at once), revokes its
-// tokens and writes accounts.deleted to the outbox, all in one transaction.
+// tokens and writes accounts.deleted to the outbox, all in one transaction,
+// then kicks the relay so the event leaves now rather than at its next poll.
 // ErrNotFound if the user is already gone.
 func (s *Store) DeleteAccount(ctx context.Context, userID string) error {
 	ctx, cancel, err := s.Begin(ctx)
@@ -23,7 +24,7 @@ func (s *Store) DeleteAccount(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
 		if err != nil {
 			return fmt.Errorf("delete user: %w", err)
@@ -36,6 +37,10 @@ func (s *Store) DeleteAccount(ctx context.Context, userID string) error {
 		}
 		return events.Write(ctx, tx, userID, e)
 	})
+	if err == nil {
+		s.relay.Kick() // nil-safe
+	}
+	return err
 }
 
 // Revoked is a user whose tokens are refused, since At (auth-db's clock).

@@ -41,13 +41,21 @@ const versionTable = "public.auth_schema_version"
 // Store is the auth-db data layer. pgstore.Store applies the schema
 // migrations on first use (and again after a failure), so the gateway can
 // start before auth-db.
-type Store struct{ *pgstore.Store }
+type Store struct {
+	*pgstore.Store
+	relay *events.Relay // nil without NATS
+}
+
+// UseRelay is told auth-db's outbox relay, to kick it after a commit that
+// wrote an event, as the services' stores do. Call it before the store is
+// used; without it (or with nil) events wait for the relay's next poll.
+func (s *Store) UseRelay(r *events.Relay) { s.relay = r }
 
 // New returns a Store over pool; queryTimeout bounds every statement
 // (default 5s).
 func New(pool *pgxpool.Pool, queryTimeout time.Duration) *Store {
 	st := pgstore.New(pool, queryTimeout, pgstore.Sub(migrations, "migrations"), versionTable)
-	return &Store{st.Also(events.Migrations, events.VersionTable)}
+	return &Store{Store: st.Also(events.Migrations, events.VersionTable)}
 }
 
 // CreateUser inserts a user; ErrEmailTaken if the email exists.

@@ -6,8 +6,15 @@
 // a draining shutdown.
 //
 // The caddy-l4 handler (package l4lb/l4balancer, module
-// layer4.handlers.balancer) and the config.yaml adapter (package l4lb/lbyaml)
-// are thin layers over it.
+// layer4.handlers.caddysocial_balancer) and the config.yaml adapter
+// (package l4lb/lbyaml) are thin layers over it.
+//
+// It logs through log/slog, like every other Caddy-free package of the
+// platform (svckit and the services): the standard library's structured
+// logger keeps the core usable and testable without Caddy's logging stack,
+// and one API serves all Caddy-free code. Caddy bridges it to its own zap
+// logs (caddy.Context.Slogger), so a balancer's lines keep Caddy's format
+// and outputs; zap stays in the Caddy shells only.
 package l4lb
 
 import (

@@ -1,6 +1,7 @@
 package l4lb
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 )
 
 // Balancer forwards client connections to its backends. One Balancer is one
@@ -26,7 +26,7 @@ type Balancer struct {
 	HealthCheck    HealthCheck
 	Metrics        *Metrics // optional
 	Conns          *Conns
-	Log            *zap.Logger
+	Log            *slog.Logger
 
 	checker *checker
 	// set is what new connections choose from. It is replaced whole, never
@@ -52,7 +52,7 @@ type backendSeries struct {
 // starts the health checks (and the re-resolution).
 func (b *Balancer) Start() {
 	if b.Log == nil {
-		b.Log = zap.NewNop()
+		b.Log = slog.New(slog.DiscardHandler)
 	}
 	b.set.Store(&backendSet{})
 	b.checker = startChecker(b.HealthCheck, nil, b.publishState, b.Log)
@@ -161,7 +161,7 @@ func (b *Balancer) dial(client netip.Addr) (conn net.Conn, be *Backend, s *backe
 			s.dialFailures.Inc()
 		}
 		if be.markDown() {
-			b.Log.Warn("backend down: dial failed", zap.String("backend", be.Addr), zap.Error(err))
+			b.Log.Warn("backend down: dial failed", slog.String("backend", be.Addr), slog.Any("error", err))
 			b.publishState(be)
 		}
 	}
@@ -188,7 +188,7 @@ func (b *Balancer) Serve(client net.Conn, prefix []byte) {
 	if backend == nil {
 		// Every backend is down or full: close at once rather than leave
 		// the client hanging.
-		b.Log.Warn("no healthy backend with room; closing client connection", zap.String("client", client.RemoteAddr().String()))
+		b.Log.Warn("no healthy backend with room; closing client connection", slog.String("client", client.RemoteAddr().String()))
 		return
 	}
 	defer be.release()

@@ -1,20 +1,16 @@
 package l4lb
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Spec is one balancer as an operator writes it. Its keys are the same in a
-// balancer's config.yaml and in the JSON of the layer4.handlers.balancer
+// balancer's config.yaml and in the JSON of the layer4.handlers.caddysocial_balancer
 // module, and both are checked by Spec.Settings alone, so a hand-written
 // layer4 JSON config gets exactly the validation config.yaml gets:
 //
@@ -54,19 +50,6 @@ type HealthCheckSpec struct {
 	Path     string `json:"path,omitempty" yaml:"path"`
 }
 
-// FileConfig is a balancer's config.yaml (SPEC.md section 4): a Spec plus
-// what belongs to the process around it:
-//
-//	port: 9001                   # listen on all interfaces
-//	metrics_port: 9100           # Prometheus /metrics over plain HTTP; 0 = none
-//	admin: localhost:2019        # Caddy's admin endpoint (for `caddy reload`); "off" disables it
-type FileConfig struct {
-	Port        int    `yaml:"port"`
-	MetricsPort *int   `yaml:"metrics_port"`
-	Admin       string `yaml:"admin"`
-	Spec        `yaml:",inline"`
-}
-
 // Settings is a validated balancer with every default filled in.
 type Settings struct {
 	Name           string
@@ -82,85 +65,16 @@ type Settings struct {
 	MaxConnections int64         // 0 = unlimited
 }
 
-// FileSettings is a validated config.yaml.
-type FileSettings struct {
-	Port        int
-	MetricsPort int
-	Admin       string
-	Spec        Spec // as written, with Name set: the handler's configuration
-	Settings
-}
-
 // Defaults for the optional settings.
 const (
-	DefaultMetricsPort  = 9100
 	DefaultDialTimeout  = 2 * time.Second
 	DefaultDrainTimeout = 10 * time.Second
-	DefaultAdmin        = "localhost:2019"
 	DefaultName         = "balancer"
 )
 
 // DefaultDNSRefresh matches the 5s TTL Kubernetes' DNS gives the records of
 // a headless Service's pods.
 const DefaultDNSRefresh = 5 * time.Second
-
-// ParseFile decodes and validates config.yaml. Errors name the offending
-// field; unknown keys are errors (a typo must not silently fall back to a
-// default).
-func ParseFile(data []byte) (FileSettings, error) {
-	var fc FileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return FileSettings{}, errors.New("config is empty: port, algorithm and backends are required")
-		}
-		return FileSettings{}, fmt.Errorf("config: %s", friendlyYAMLError(err))
-	}
-	return fc.Settings()
-}
-
-// friendlyYAMLError rewrites yaml.v3's "field x not found in type ..." as
-// "unknown key x".
-func friendlyYAMLError(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	if i := strings.Index(msg, "field "); i >= 0 {
-		if j := strings.Index(msg[i:], " not found in type"); j >= 0 {
-			return msg[:i] + "unknown key " + strconv.Quote(msg[i+len("field "):i+j])
-		}
-	}
-	return msg
-}
-
-// Settings validates fc and fills in defaults.
-func (fc FileConfig) Settings() (FileSettings, error) {
-	fs := FileSettings{Port: fc.Port, MetricsPort: DefaultMetricsPort, Admin: fc.Admin}
-	if fc.Port < 1 || fc.Port > 65535 {
-		return fs, fmt.Errorf("port: must be 1-65535, got %d", fc.Port)
-	}
-	fs.Spec = fc.Spec
-	if fs.Spec.Name == "" {
-		fs.Spec.Name = Label(fc.Port)
-	}
-	var err error
-	if fs.Settings, err = fs.Spec.Settings(); err != nil {
-		return fs, err
-	}
-	if fc.MetricsPort != nil {
-		fs.MetricsPort = *fc.MetricsPort
-	}
-	if fs.MetricsPort < 0 || fs.MetricsPort > 65535 {
-		return fs, fmt.Errorf("metrics_port: must be 0 (none) or 1-65535, got %d", fs.MetricsPort)
-	}
-	if fs.MetricsPort == fs.Port {
-		return fs, fmt.Errorf("metrics_port: must differ from port (%d)", fs.Port)
-	}
-	if fs.Admin == "" {
-		fs.Admin = DefaultAdmin
-	}
-	return fs, nil
-}
 
 // Settings validates s and fills in defaults. Errors name the field.
 func (s Spec) Settings() (Settings, error) {

@@ -3,12 +3,13 @@ package l4lb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
-	"go.uber.org/zap"
 )
 
 // Conns owns the connections being forwarded: it counts them so that a
@@ -17,7 +18,7 @@ import (
 // serves every configuration of a process, so connections accepted under an
 // older configuration are drained too.
 type Conns struct {
-	log *zap.Logger
+	log *slog.Logger
 	// workers run the backend-to-client direction of each connection.
 	// Reusing goroutines matters for short connections: a new goroutine
 	// starts with a small stack and grows it, copying it, on the dial path,
@@ -33,21 +34,23 @@ type Conns struct {
 }
 
 // NewConns returns an empty tracker with its worker pool.
-func NewConns(log *zap.Logger) (*Conns, error) {
+func NewConns(log *slog.Logger) (*Conns, error) {
 	workers, err := ants.NewPool(0, // no cap: the OS's file limit bounds connections
 		ants.WithExpiryDuration(30*time.Second),
-		ants.WithPanicHandler(func(p any) { log.Error("panic in connection handler", zap.Any("panic", p), zap.Stack("stack")) }),
-		ants.WithLogger(zapPrintf{log}))
+		ants.WithPanicHandler(func(p any) {
+			log.Error("panic in connection handler", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		}),
+		ants.WithLogger(slogPrintf{log}))
 	if err != nil {
 		return nil, fmt.Errorf("worker pool: %w", err)
 	}
 	return &Conns{log: log, workers: workers, open: map[net.Conn]struct{}{}}, nil
 }
 
-// zapPrintf adapts zap to ants' Printf logger.
-type zapPrintf struct{ log *zap.Logger }
+// slogPrintf adapts slog to ants' Printf logger.
+type slogPrintf struct{ log *slog.Logger }
 
-func (z zapPrintf) Printf(format string, args ...any) { z.log.Sugar().Infof(format, args...) }
+func (l slogPrintf) Printf(format string, args ...any) { l.log.Info(fmt.Sprintf(format, args...)) }
 
 // begin registers a client connection being served; it returns false once
 // a drain has started. end undoes it.
@@ -121,7 +124,7 @@ func (c *Conns) Drain(ctx context.Context) error {
 		conn.Close()
 	}
 	c.mu.Unlock()
-	c.log.Warn("drain timeout: closed connections still open", zap.Int("connections", n))
+	c.log.Warn("drain timeout: closed connections still open", slog.Int("connections", n))
 	<-done
 	return ctx.Err()
 }

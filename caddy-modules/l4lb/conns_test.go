@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -13,8 +15,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // echoServer greets with "hi\n" and echoes until EOF.
@@ -54,7 +54,7 @@ func serveLB(t *testing.T, backend string, conns *Conns, mutate func(*Balancer))
 	t.Helper()
 	b := &Balancer{Name: "t", Backends: []*Backend{NewBackend(backend)}, Selector: &roundRobin{},
 		DialTimeout: time.Second, HealthCheck: HealthCheck{Interval: time.Hour, Timeout: time.Second, Fall: 1, Rise: 1, Type: "tcp"},
-		Conns: conns, Log: zap.NewNop()}
+		Conns: conns, Log: slog.New(slog.DiscardHandler)}
 	if mutate != nil {
 		mutate(b)
 	}
@@ -105,18 +105,16 @@ func via(t *testing.T, addr string) (net.Conn, *bufio.Reader, string) {
 	return c, r, strings.TrimSpace(line)
 }
 
+// waitFor waits for cond (svckit/eventually: a long deadline, reached only
+// when the test is failing).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	eventually.True(t, 0, what, cond)
 }
 
 func newConns(t *testing.T) *Conns {
 	t.Helper()
-	c, err := NewConns(zap.NewNop())
+	c, err := NewConns(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +182,14 @@ func TestDrainLeavesNoGoroutines(t *testing.T) {
 	if err := conns.Drain(ctx); err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); poolGoroutines() > before; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines left after Drain:\n%s", buf[:runtime.Stack(buf, true)])
+	if eventually.Wait(0, func() error {
+		if poolGoroutines() > before {
+			return errors.New("pool goroutines still running")
 		}
+		return nil
+	}) != nil {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines left after Drain:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
 

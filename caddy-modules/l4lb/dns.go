@@ -3,14 +3,13 @@ package l4lb
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // DNS makes backends of every address that some names resolve to, resolved
@@ -121,7 +120,7 @@ func (w *dnsWatcher) refresh(ctx context.Context) {
 		if err != nil {
 			addrs = w.answers[name]
 			w.b.Log.Warn("dns_backends: lookup failed; keeping the last addresses",
-				zap.String("name", name), zap.Strings("addresses", addrs), zap.Error(err))
+				slog.String("name", name), slog.Any("addresses", addrs), slog.Any("error", err))
 			if m := w.b.Metrics; m != nil {
 				m.DNSFailures.WithLabelValues(w.b.Name, name).Inc()
 			}
@@ -148,7 +147,7 @@ func (w *dnsWatcher) refresh(ctx context.Context) {
 		}
 		be, err := w.store.Acquire(addr)
 		if err != nil {
-			w.b.Log.Error("dns_backends: backend state", zap.String("backend", addr), zap.Error(err))
+			w.b.Log.Error("dns_backends: backend state", slog.String("backend", addr), slog.Any("error", err))
 			continue
 		}
 		w.held[addr] = be
@@ -172,7 +171,7 @@ func (w *dnsWatcher) refresh(ctx context.Context) {
 	}
 	slices.Sort(added)
 	slices.Sort(removed)
-	w.b.Log.Info("dns_backends: backends changed", zap.Strings("added", added), zap.Strings("removed", removed))
+	w.b.Log.Info("dns_backends: backends changed", slog.Any("added", added), slog.Any("removed", removed))
 }
 
 // resolve returns the addresses of name (host:port) as sorted, distinct

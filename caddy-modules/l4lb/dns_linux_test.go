@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/zap"
 )
 
 // The addresses a name resolves to share one port, so these tests listen on
@@ -300,7 +300,7 @@ func TestDNSAddressAlsoFixedIsOneBackend(t *testing.T) {
 	conns := newConns(t)
 	_, bal, _ := serveLB(t, fixed, conns, func(b *Balancer) {
 		b.DNS = &DNS{Names: []string{"svc.test:" + strconv.Itoa(port)}, Refresh: time.Hour, Resolver: r, Store: store}
-		b.Log = zap.NewNop()
+		b.Log = slog.New(slog.DiscardHandler)
 	})
 	if got := addrsOf(bal.Current()); got != fixed+",127.0.0.3:"+strconv.Itoa(port) {
 		t.Fatalf("backends: %s", got)

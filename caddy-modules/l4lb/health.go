@@ -3,12 +3,11 @@ package l4lb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // HealthCheck configures the active checks of every backend.
@@ -31,7 +30,7 @@ type checker struct {
 	hc      HealthCheck
 	client  *http.Client
 	onState func(b *Backend)
-	log     *zap.Logger
+	log     *slog.Logger
 	ctx     context.Context // ends every loop
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -40,7 +39,7 @@ type checker struct {
 	loops map[*Backend]context.CancelFunc
 }
 
-func startChecker(hc HealthCheck, backends []*Backend, onState func(*Backend), log *zap.Logger) *checker {
+func startChecker(hc HealthCheck, backends []*Backend, onState func(*Backend), log *slog.Logger) *checker {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &checker{hc: hc, onState: onState, log: log, ctx: ctx, cancel: cancel, loops: map[*Backend]context.CancelFunc{}}
 	if hc.Type == "http" {
@@ -91,9 +90,9 @@ func (c *checker) loop(ctx context.Context, b *Backend) {
 		}
 		if b.observe(err == nil, c.hc.Fall, c.hc.Rise) {
 			if err != nil {
-				c.log.Warn("backend down", zap.String("backend", b.Addr), zap.Error(err))
+				c.log.Warn("backend down", slog.String("backend", b.Addr), slog.Any("error", err))
 			} else {
-				c.log.Info("backend up", zap.String("backend", b.Addr))
+				c.log.Info("backend up", slog.String("backend", b.Addr))
 			}
 			c.onState(b)
 		}

@@ -1,10 +1,10 @@
-// Package victorialogs is the caddy.logging.writers.victorialogs log
+// Package victorialogs is the caddy.logging.writers.caddysocial_victorialogs log
 // writer: Caddy's JSON log lines (access logs and the runtime log) shipped
 // in batches to VictoriaLogs' /insert/jsonline by svckit/logship, the same
 // shipper the services use.
 //
 //	log {
-//		output victorialogs http://victoria-logs:9428 {
+//		output caddysocial_victorialogs http://victoria-logs:9428 {
 //			service gateway     # "service" field and log stream (default gateway)
 //			tee_stderr          # also write every line to stderr
 //			buffer_size 4MiB    # bound of the lines waiting to be sent
@@ -18,7 +18,7 @@
 // when VictoriaLogs is down the buffer fills and further lines are dropped
 // and counted (log_shipper_lines_dropped_total{writer}); shipping resumes
 // when it is back. An empty URL means shipping is off: lines go to stderr,
-// so a Caddyfile can say `output victorialogs "{$VICTORIA_LOGS_URL}"`.
+// so a Caddyfile can say `output caddysocial_victorialogs "{$VICTORIA_LOGS_URL}"`.
 //
 // Caddy keeps one writer per WriterKey across config reloads (its writer
 // pool), so a reload keeps the shipper and its buffer.
@@ -36,8 +36,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/svckit/logship"
 )
 
@@ -62,7 +62,7 @@ type Writer struct {
 
 // CaddyModule returns the Caddy module information.
 func (Writer) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "caddy.logging.writers.victorialogs", New: func() caddy.Module { return new(Writer) }}
+	return caddy.ModuleInfo{ID: "caddy.logging.writers.caddysocial_victorialogs", New: func() caddy.Module { return new(Writer) }}
 }
 
 // Provision applies the defaults and registers the shipper's counters into
@@ -80,11 +80,11 @@ func (w *Writer) Provision(ctx caddy.Context) error {
 	// One collector per service label, summing that service's shippers
 	// (the runtime log and the access log may be two writers).
 	service := w.Service
-	err := ctx.GetMetricsRegistry().Register(logship.NewCollectorFunc(func() (logship.Stats, bool) {
+	err := promreg.Register(ctx.GetMetricsRegistry(), logship.NewCollectorFunc(func() (logship.Stats, bool) {
 		return sumStats(service)
 	}, "writer", service))
-	if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); err != nil && !dup {
-		return fmt.Errorf("victorialogs: register metrics: %w", err)
+	if err != nil {
+		return fmt.Errorf("caddysocial_victorialogs: %w", err)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (nopCloser) Close() error { return nil }
 
 // UnmarshalCaddyfile parses
 //
-//	output victorialogs <url> {
+//	output caddysocial_victorialogs <url> {
 //		service <name>
 //		tee_stderr
 //		buffer_size <size>

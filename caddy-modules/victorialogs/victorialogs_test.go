@@ -8,7 +8,7 @@ import (
 
 func TestUnmarshalCaddyfile(t *testing.T) {
 	var w Writer
-	d := caddyfile.NewTestDispenser(`victorialogs http://victoria-logs:9428 {
+	d := caddyfile.NewTestDispenser(`caddysocial_victorialogs http://victoria-logs:9428 {
 		service user-lb
 		tee_stderr
 		buffer_size 1MiB
@@ -25,12 +25,12 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		t.Error(err)
 	}
 	for _, bad := range []string{
-		`victorialogs`,
-		`victorialogs a b`,
-		`victorialogs http://x { buffer_size lots }`,
-		`victorialogs http://x { buffer_size 2GiB }`,
-		`victorialogs http://x { tee_stderr yes }`,
-		`victorialogs http://x { colour blue }`,
+		`caddysocial_victorialogs`,
+		`caddysocial_victorialogs a b`,
+		`caddysocial_victorialogs http://x { buffer_size lots }`,
+		`caddysocial_victorialogs http://x { buffer_size 2GiB }`,
+		`caddysocial_victorialogs http://x { tee_stderr yes }`,
+		`caddysocial_victorialogs http://x { colour blue }`,
 	} {
 		var w Writer
 		if err := w.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {

@@ -108,11 +108,16 @@ func TestQueryUUIDs(t *testing.T) {
 }
 
 // A keep-alive connection is reused until it is older than the limit; the
-// first response after that closes it, and the client opens a new one.
+// first response after that closes it, and the client opens a new one. The
+// connections' clock is the test's, so a slow machine cannot age them.
 func TestOldConnectionsAreClosed(t *testing.T) {
+	var elapsed atomic.Int64 // nanoseconds the test has moved the clock on
+	base := time.Now()
+	clock = func() time.Time { return base.Add(time.Duration(elapsed.Load())) }
+	t.Cleanup(func() { clock = time.Now })
 	var conns atomic.Int32
 	srv := &http.Server{
-		Handler:     closeOldConns(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), 50*time.Millisecond),
+		Handler:     closeOldConns(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), MaxConnAge),
 		ConnContext: connStart,
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
@@ -143,7 +148,11 @@ func TestOldConnectionsAreClosed(t *testing.T) {
 	if res := get(); res.Close || conns.Load() != 1 {
 		t.Fatalf("a young connection was not reused (close %v, %d connections)", res.Close, conns.Load())
 	}
-	time.Sleep(100 * time.Millisecond)
+	elapsed.Store(int64(MaxConnAge - time.Nanosecond))
+	if res := get(); res.Close || conns.Load() != 1 {
+		t.Fatalf("a connection just younger than MaxConnAge was not reused (close %v, %d connections)", res.Close, conns.Load())
+	}
+	elapsed.Store(int64(MaxConnAge + time.Nanosecond))
 	if res := get(); !res.Close {
 		t.Fatal("an old connection was kept")
 	}

@@ -19,16 +19,20 @@ const MaxConnAge = 30 * time.Second
 
 type connStartKey struct{}
 
+// clock is the time source of the connection ages; tests move it instead
+// of waiting.
+var clock = time.Now
+
 // connStart records when the server accepted each connection.
 func connStart(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connStartKey{}, time.Now())
+	return context.WithValue(ctx, connStartKey{}, clock())
 }
 
 // closeOldConns asks the client to close a connection older than maxAge
 // after this response (net/http then closes it once the response is sent).
 func closeOldConns(next http.Handler, maxAge time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if start, ok := r.Context().Value(connStartKey{}).(time.Time); ok && time.Since(start) > maxAge {
+		if start, ok := r.Context().Value(connStartKey{}).(time.Time); ok && clock().Sub(start) > maxAge {
 			w.Header().Set("Connection", "close")
 		}
 		next.ServeHTTP(w, r)

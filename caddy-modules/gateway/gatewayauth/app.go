@@ -1,6 +1,6 @@
 // Package gatewayauth is the gateway's authentication as Caddy modules: the
 // "auth" app holds auth-db, the password hasher and the token signer; the
-// auth_register and auth_login handlers serve /api/auth/*; the jwt_auth
+// caddysocial_auth_register and caddysocial_auth_login handlers serve /api/auth/*; the caddysocial_jwt_auth
 // handler (package jwtauth) verifies tokens with the app's signer.
 package gatewayauth
 
@@ -28,7 +28,7 @@ func init() {
 // App is the "auth" Caddy app.
 type App struct {
 	// PostgreSQL connection URL of auth-db. Optional: without it the app only
-	// verifies tokens (auth_register and auth_login refuse to provision).
+	// verifies tokens (caddysocial_auth_register and caddysocial_auth_login refuse to provision).
 	Database string `json:"database,omitempty"`
 	// Maximum connections of the auth-db pool. Default 10.
 	MaxConns int32 `json:"max_conns,omitempty"`
@@ -75,7 +75,7 @@ type App struct {
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "auth", New: func() caddy.Module { return new(App) }}
+	return caddy.ModuleInfo{ID: "caddysocial_auth", New: func() caddy.Module { return new(App) }}
 }
 
 // Provision loads the secret and sets up the service; auth-db is connected
@@ -127,6 +127,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.revoked, err = a.startBackground(ctx, pool, store); err != nil {
 		return err
 	}
+	store.UseRelay(a.relay)
 	return nil
 }
 
@@ -192,9 +193,6 @@ func (a *App) Signer() *tokens.Signer { return a.signer }
 // Revoked reports whether userID's tokens are refused (the account was
 // deleted). Without a database nothing is revoked.
 func (a *App) Revoked(userID string) bool { return a.revoked != nil && a.revoked.Revoked(userID) }
-
-// Relay is auth-db's outbox relay (nil without NATS), kicked after a deletion.
-func (a *App) Relay() *events.Relay { return a.relay }
 
 func setInt(dst *int, v int) {
 	if v > 0 {

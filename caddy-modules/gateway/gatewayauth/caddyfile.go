@@ -7,22 +7,23 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/deprecated"
+	"github.com/caddysocial/platform/caddy-modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterGlobalOption("auth", parseGlobalAuth)
-	httpcaddyfile.RegisterHandlerDirective("auth_register", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Register) }))
-	httpcaddyfile.RegisterHandlerDirective("auth_login", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(Login) }))
-	httpcaddyfile.RegisterDirectiveOrder("auth_register", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterDirectiveOrder("auth_login", httpcaddyfile.Before, "respond")
-	httpcaddyfile.RegisterHandlerDirective("account_delete", parseEndpoint(func() caddyhttp.MiddlewareHandler { return new(DeleteAccount) }))
-	httpcaddyfile.RegisterDirectiveOrder("account_delete", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterGlobalOption("caddysocial_auth", parseGlobalAuth)
+	// The old names stay for one release, as deprecated aliases.
+	deprecated.GlobalOption("auth", "caddysocial_auth", parseGlobalAuth)
+	directive.Register[Register]("caddysocial_auth_register", "auth_register", httpcaddyfile.Before, "respond")
+	directive.Register[Login]("caddysocial_auth_login", "auth_login", httpcaddyfile.Before, "respond")
+	directive.Register[DeleteAccount]("caddysocial_account_delete", "account_delete", httpcaddyfile.Before, "respond")
 }
 
 // parseGlobalAuth sets up the auth app from the global options block:
 //
-//	auth {
+//	caddysocial_auth {
 //	    database           <postgres-url>
 //	    max_conns          <n>
 //	    query_timeout      <duration>
@@ -43,7 +44,7 @@ func parseGlobalAuth(d *caddyfile.Dispenser, _ any) (any, error) {
 	if err := app.UnmarshalCaddyfile(d); err != nil {
 		return nil, err
 	}
-	return httpcaddyfile.App{Name: "auth", Value: caddyconfig.JSON(app, nil)}, nil
+	return httpcaddyfile.App{Name: "caddysocial_auth", Value: caddyconfig.JSON(app, nil)}, nil
 }
 
 // UnmarshalCaddyfile sets up the app from Caddyfile tokens.
@@ -105,45 +106,39 @@ func parseDuration(s string) (caddy.Duration, error) {
 	return caddy.Duration(d), err
 }
 
-// parseEndpoint parses
+// UnmarshalCaddyfile sets up an endpoint handler from
 //
-//	auth_register|auth_login|account_delete [{
+//	caddysocial_auth_register|caddysocial_auth_login|caddysocial_account_delete [{
 //	    max_body_bytes <n>
 //	}]
-func parseEndpoint(newHandler func() caddyhttp.MiddlewareHandler) httpcaddyfile.UnmarshalHandlerFunc {
-	return func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-		handler := newHandler()
-		var e *endpoint
-		switch v := handler.(type) {
-		case *Register:
-			e = &v.endpoint
-		case *Login:
-			e = &v.endpoint
-		case *DeleteAccount:
-			e = &v.endpoint
-		}
-		h.Next()
-		if h.NextArg() {
-			return nil, h.ArgErr()
-		}
-		for h.NextBlock(0) {
-			switch h.Val() {
-			case "max_body_bytes":
-				var val string
-				if !h.AllArgs(&val) {
-					return nil, h.ArgErr()
-				}
-				n, err := strconv.ParseInt(val, 10, 64)
-				if err != nil || n <= 0 {
-					return nil, h.Errf("max_body_bytes: want a positive number of bytes, got %q", val)
-				}
-				e.MaxBodyBytes = n
-			default:
-				return nil, h.Errf("unknown option %q", h.Val())
-			}
-		}
-		return handler, nil
+func (e *endpoint) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
 	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "max_body_bytes":
+			var val string
+			if !d.AllArgs(&val) {
+				return d.ArgErr()
+			}
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n <= 0 {
+				return d.Errf("max_body_bytes: want a positive number of bytes, got %q", val)
+			}
+			e.MaxBodyBytes = n
+		default:
+			return d.Errf("unknown option %q", d.Val())
+		}
+	}
+	return nil
 }
 
-var _ caddyfile.Unmarshaler = (*App)(nil)
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Register)(nil)
+	_ caddyfile.Unmarshaler = (*Login)(nil)
+	_ caddyfile.Unmarshaler = (*DeleteAccount)(nil)
+)

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/authstore"
-	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/revocation"
 	"github.com/caddysocial/platform/svckit/events"
 )
@@ -51,11 +51,8 @@ var relayMetrics = sync.OnceValue(func() *events.RelayMetrics { return events.Ne
 // app's auth-db and NATS.
 func (a *App) startBackground(ctx caddy.Context, pool *pgxpool.Pool, store *authstore.Store) (*revocation.List, error) {
 	m := relayMetrics()
-	reg := ctx.GetMetricsRegistry()
-	for _, c := range m.Collectors() {
-		if err := gatewaymetrics.Register(reg, c); err != nil {
-			return nil, fmt.Errorf("auth: metrics: %w", err)
-		}
+	if err := promreg.Register(ctx.GetMetricsRegistry(), m.Collectors()...); err != nil {
+		return nil, fmt.Errorf("caddysocial_auth: %w", err)
 	}
 	interval := time.Duration(a.RevocationInterval)
 	if interval <= 0 {

@@ -2,10 +2,8 @@ package gatewayauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -17,8 +15,8 @@ import (
 
 	"github.com/caddysocial/platform/caddy-modules/authn"
 	"github.com/caddysocial/platform/caddy-modules/authstore"
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/passwords"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 func init() {
@@ -27,7 +25,7 @@ func init() {
 }
 
 // DefaultMaxBody is the default request body limit of the auth endpoints.
-const DefaultMaxBody = 64 << 10
+const DefaultMaxBody = httpx.MaxBodyBytes
 
 // requestDeadline bounds one registration or login, including the wait for
 // a hashing slot: under a login storm, requests beyond the hasher's capacity
@@ -54,7 +52,7 @@ func (e *endpoint) provision(ctx caddy.Context, name string) error {
 	if e.MaxBodyBytes == 0 {
 		e.MaxBodyBytes = DefaultMaxBody
 	}
-	appIface, err := ctx.App("auth")
+	appIface, err := ctx.App("caddysocial_auth")
 	if err != nil {
 		return fmt.Errorf("%s: load auth app: %w", name, err)
 	}
@@ -72,46 +70,25 @@ func (e *endpoint) readCredentials(w http.ResponseWriter, r *http.Request) (c cr
 		return c, false
 	}
 	if c.Email == nil || c.Password == nil {
-		_ = jsonresp.Error(w, http.StatusBadRequest, "email and password are required")
+		httpx.ErrorNoStore(w, http.StatusBadRequest, "email and password are required")
 		return c, false
 	}
 	return c, true
 }
 
 // readJSON decodes a request of method with a JSON object body into v,
-// answering the client itself when it cannot (false): 405, 413 or 400.
+// answering the client itself when it cannot (false): 405, 413 or 400, in
+// the platform's one error shape (svckit/httpx).
 func (e *endpoint) readJSON(w http.ResponseWriter, r *http.Request, method string, v any) bool {
 	if r.Method != method {
 		w.Header().Set("Allow", method)
-		_ = jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
+		httpx.ErrorNoStore(w, http.StatusMethodNotAllowed, "method not allowed")
 		return false
 	}
-	if r.ContentLength > e.MaxBodyBytes {
-		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
-		return false
-	}
-	body := http.MaxBytesReader(w, r.Body, e.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data")
-	}
-	if err == nil {
-		// Read to the end so that an oversized body is 413 even when it
-		// starts with a valid object.
-		_, err = io.Copy(io.Discard, body)
-	}
-	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-		_ = jsonresp.Error(w, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("request body larger than %d bytes", e.MaxBodyBytes))
-		return false
-	}
-	if err != nil {
-		_ = jsonresp.Error(w, http.StatusBadRequest, "Invalid JSON: request body must be a JSON object")
-		return false
-	}
-	return true
+	// Every answer of the auth endpoints, the decoder's errors too, is
+	// no-store.
+	w.Header().Set("Cache-Control", "no-store")
+	return httpx.DecodeJSONLimit(w, r, v, e.MaxBodyBytes)
 }
 
 // failure answers for errors that are not the endpoint's own: auth-db down
@@ -121,23 +98,27 @@ func (e *endpoint) failure(w http.ResponseWriter, err error) error {
 	if errors.Is(err, passwords.ErrBusy) || authstore.IsUnavailable(err) {
 		e.logger.Warn("auth unavailable", zap.Error(err))
 		w.Header().Set("Retry-After", "1")
-		return jsonresp.Error(w, http.StatusServiceUnavailable, "authentication service temporarily unavailable")
+		httpx.ErrorNoStore(w, http.StatusServiceUnavailable, "authentication service temporarily unavailable")
+		return nil
 	}
 	e.logger.Error("auth failure", zap.Error(err))
-	return jsonresp.Error(w, http.StatusInternalServerError, "internal error")
+	httpx.ErrorNoStore(w, http.StatusInternalServerError, "internal error")
+	return nil
 }
 
-// Register is the http.handlers.auth_register handler: POST
+// Register is the http.handlers.caddysocial_auth_register handler: POST
 // {"email","password"} creates an account, 201 {"uuid","email"}.
 type Register struct{ endpoint }
 
 // CaddyModule returns the Caddy module information.
 func (Register) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.auth_register", New: func() caddy.Module { return new(Register) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_auth_register", New: func() caddy.Module { return new(Register) }}
 }
 
 // Provision gets the auth app.
-func (h *Register) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_register") }
+func (h *Register) Provision(ctx caddy.Context) error {
+	return h.provision(ctx, "caddysocial_auth_register")
+}
 
 func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	c, ok := h.readCredentials(w, r)
@@ -149,27 +130,30 @@ func (h *Register) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 	reg, err := h.service.Register(ctx, *c.Email, *c.Password)
 	switch {
 	case err == nil:
-		return jsonresp.Write(w, http.StatusCreated, map[string]string{"uuid": reg.ID, "email": reg.Email})
+		httpx.WriteJSONNoStore(w, http.StatusCreated, map[string]string{"uuid": reg.ID, "email": reg.Email})
+		return nil
 	case errors.Is(err, authn.ErrInvalidEmail), errors.Is(err, authn.ErrInvalidPassword):
-		return jsonresp.Error(w, http.StatusBadRequest, err.Error())
+		httpx.ErrorNoStore(w, http.StatusBadRequest, err.Error())
+		return nil
 	case errors.Is(err, authn.ErrEmailTaken):
-		return jsonresp.Error(w, http.StatusConflict, "email already registered")
+		httpx.ErrorNoStore(w, http.StatusConflict, "email already registered")
+		return nil
 	default:
 		return h.failure(w, err)
 	}
 }
 
-// Login is the http.handlers.auth_login handler: POST {"email","password"}
+// Login is the http.handlers.caddysocial_auth_login handler: POST {"email","password"}
 // returns 200 {"access_token","token_type","expires_in"}.
 type Login struct{ endpoint }
 
 // CaddyModule returns the Caddy module information.
 func (Login) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.auth_login", New: func() caddy.Module { return new(Login) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_auth_login", New: func() caddy.Module { return new(Login) }}
 }
 
 // Provision gets the auth app.
-func (h *Login) Provision(ctx caddy.Context) error { return h.provision(ctx, "auth_login") }
+func (h *Login) Provision(ctx caddy.Context) error { return h.provision(ctx, "caddysocial_auth_login") }
 
 func (h *Login) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	c, ok := h.readCredentials(w, r)
@@ -181,17 +165,20 @@ func (h *Login) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Ha
 	tok, err := h.service.Login(ctx, *c.Email, *c.Password)
 	if lim, limited := errors.AsType[*authn.LimitError](err); limited {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(lim.RetryAfter.Seconds()))))
-		return jsonresp.Error(w, http.StatusTooManyRequests, lim.Reason)
+		httpx.ErrorNoStore(w, http.StatusTooManyRequests, lim.Reason)
+		return nil
 	}
 	switch {
 	case err == nil:
-		return jsonresp.Write(w, http.StatusOK, map[string]any{
+		httpx.WriteJSONNoStore(w, http.StatusOK, map[string]any{
 			"access_token": tok.AccessToken,
 			"token_type":   "Bearer",
 			"expires_in":   int(tok.ExpiresIn.Seconds()),
 		})
+		return nil
 	case errors.Is(err, authn.ErrBadCredentials):
-		return jsonresp.Error(w, http.StatusUnauthorized, authn.ErrBadCredentials.Error())
+		httpx.ErrorNoStore(w, http.StatusUnauthorized, authn.ErrBadCredentials.Error())
+		return nil
 	default:
 		return h.failure(w, err)
 	}

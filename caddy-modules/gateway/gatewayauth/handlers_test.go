@@ -27,7 +27,7 @@ func gateway(t testing.TB, dsn, authOptions string) string {
 	port := caddyrun.LoadOnFreePorts(t, 1, func(ports []int) string {
 		return fmt.Sprintf(`{
 	admin off
-	auth {
+	caddysocial_auth {
 		database %q
 		jwt_secret_env TEST_JWT_SECRET
 		hash_concurrency 4
@@ -36,10 +36,10 @@ func gateway(t testing.TB, dsn, authOptions string) string {
 }
 http://127.0.0.1:%d {
 	handle /api/auth/register {
-		auth_register
+		caddysocial_auth_register
 	}
 	handle /api/auth/login {
-		auth_login {
+		caddysocial_auth_login {
 			max_body_bytes 1024
 		}
 	}
@@ -312,18 +312,18 @@ func TestRefusesToStartWithoutSecret(t *testing.T) {
 	t.Setenv("TEST_JWT_SECRET", "")
 	err := caddyrun.LoadErr(fmt.Sprintf(`{
 	admin off
-	auth {
+	caddysocial_auth {
 		jwt_secret_env TEST_JWT_SECRET
 	}
 }
 http://127.0.0.1:%d {
-	auth_login
+	caddysocial_auth_login
 }`, caddyrun.FreePort(t)))
 	if err == nil || !strings.Contains(err.Error(), "TEST_JWT_SECRET is empty or unset") {
 		t.Fatalf("err = %v", err)
 	}
 	t.Setenv("TEST_JWT_SECRET", "short")
-	err = caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tauth {\n\t\tjwt_secret_env TEST_JWT_SECRET\n\t}\n}\nhttp://127.0.0.1:%d {\n\tauth_login\n}", caddyrun.FreePort(t)))
+	err = caddyrun.LoadErr(fmt.Sprintf("{\n\tadmin off\n\tcaddysocial_auth {\n\t\tjwt_secret_env TEST_JWT_SECRET\n\t}\n}\nhttp://127.0.0.1:%d {\n\tcaddysocial_auth_login\n}", caddyrun.FreePort(t)))
 	if err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("err = %v", err)
 	}

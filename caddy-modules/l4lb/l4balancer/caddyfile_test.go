@@ -20,7 +20,7 @@ func TestCaddyfile(t *testing.T) {
 	layer4 {
 		127.0.0.1:%d {
 			route {
-				balancer %s {
+				caddysocial_balancer %s {
 					backends %s
 					name cf
 					algorithm roundrobin
@@ -53,7 +53,7 @@ func TestCaddyfileParsesEveryKey(t *testing.T) {
 	layer4 {
 		:9001 {
 			route {
-				balancer a:1 {
+				caddysocial_balancer a:1 {
 					backends b:2 c:3
 					dns_backends svc-headless:5000 other:5001
 					dns_refresh 3s
@@ -93,7 +93,7 @@ func TestCaddyfileParsesEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := doc.Apps.Layer4.Servers["srv0"]
-	if len(srv.Routes) != 1 || len(srv.Routes[0].Handle) != 1 || srv.Routes[0].Handle[0].Handler != "balancer" {
+	if len(srv.Routes) != 1 || len(srv.Routes[0].Handle) != 1 || srv.Routes[0].Handle[0].Handler != "caddysocial_balancer" {
 		t.Fatalf("no balancer route in %s", cfg)
 	}
 	h := srv.Routes[0].Handle[0]
@@ -104,7 +104,7 @@ func TestCaddyfileParsesEveryKey(t *testing.T) {
 		t.Fatalf("parsed %+v (health %+v)", h.Spec, h.HealthCheck)
 	}
 	for _, bad := range []string{"colour blue", "rate fast", "name", "dns_backends", "dns_refresh", "health_check {\n retries 3\n}"} {
-		_, err := caddyrun.Adapt("{\n layer4 {\n  :9001 {\n   route {\n    balancer a:1 {\n     " + bad + "\n    }\n   }\n  }\n }\n}")
+		_, err := caddyrun.Adapt("{\n layer4 {\n  :9001 {\n   route {\n    caddysocial_balancer a:1 {\n     " + bad + "\n    }\n   }\n  }\n }\n}")
 		if err == nil {
 			t.Errorf("%q was accepted", bad)
 		}

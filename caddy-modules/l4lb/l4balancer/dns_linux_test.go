@@ -86,7 +86,7 @@ func TestDNSBackendsKeepStateAcrossReloads(t *testing.T) {
 	lbPort := caddyrun.FreePort(t)
 	load := func(algorithm string) {
 		t.Helper()
-		handler := fmt.Sprintf(`{"handler":"balancer","name":"dns","algorithm":%q,"dns_backends":["svc.test:%d"],`+
+		handler := fmt.Sprintf(`{"handler":"caddysocial_balancer","name":"dns","algorithm":%q,"dns_backends":["svc.test:%d"],`+
 			`"dns_refresh":"1h","health_check":{"interval":"1h"}}`, algorithm, port)
 		cfg := fmt.Sprintf(`{"admin":{"disabled":true},"apps":{"layer4":{"servers":{"lb":{"listen":["127.0.0.1:%d"],`+
 			`"routes":[{"handle":[%s]}]}}}}}`, lbPort, handler)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // backend is a real TCP server: on each connection it sends its name and a
@@ -124,7 +125,7 @@ func layer4Config(t *testing.T, port int, spec l4lb.Spec) []byte {
 	handler, err := json.Marshal(struct {
 		Handler string `json:"handler"`
 		l4lb.Spec
-	}{"balancer", spec})
+	}{"caddysocial_balancer", spec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,14 +197,11 @@ func dialFrom(t *testing.T, lb net.Addr, local string) *client {
 
 func dial(t *testing.T, lb net.Addr) *client { return dialFrom(t, lb, "") }
 
-// waitFor polls cond for up to 5s.
+// waitFor waits for cond (svckit/eventually: a long deadline, reached only
+// when the test is failing).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	eventually.True(t, 0, what, cond)
 }
 
 func addrs(bs ...*backend) []string {

@@ -1,4 +1,4 @@
-// Package l4balancer is the layer4.handlers.balancer module: the platform's
+// Package l4balancer is the layer4.handlers.caddysocial_balancer module: the platform's
 // TCP load balancer as a terminal handler of caddy-l4's layer4 app, over the
 // Caddy-free core in package l4lb. caddy-l4 listens and accepts; this
 // handler picks a backend, dials it and forwards the bytes.
@@ -18,6 +18,7 @@ package l4balancer
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "layer4.handlers.balancer", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "layer4.handlers.caddysocial_balancer", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision validates the configuration, takes the backends' state from the
@@ -66,7 +67,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("algorithm: %w", err)
 	}
-	conns, err := loadConns(h.logger)
+	conns, err := loadConns(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		HealthCheck:    s.HealthCheck,
 		Metrics:        m,
 		Conns:          conns.Conns,
-		Log:            h.logger.With(zap.String("lb", s.Name)),
+		Log:            ctx.Slogger().With(slog.String("lb", s.Name)),
 	}
 	h.balancer = b
 	for _, addr := range s.Backends {

@@ -1,15 +1,12 @@
 package l4balancer
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
@@ -71,9 +68,12 @@ func (p pooledStore) Release(addr string)                        { releaseBacken
 // resolver resolves dns_backends; tests replace it with one they control.
 var resolver l4lb.Resolver = net.DefaultResolver
 
-func loadConns(logger *zap.Logger) (*connsHandle, error) {
+// loadConns gets (or makes) the process's connection tracker; the core
+// logs through ctx's slog logger, the shell through its zap logger.
+func loadConns(ctx caddy.Context) (*connsHandle, error) {
+	logger := ctx.Logger()
 	val, _, err := connsPool.LoadOrNew(connsKey, func() (caddy.Destructor, error) {
-		c, err := l4lb.NewConns(logger)
+		c, err := l4lb.NewConns(ctx.Slogger())
 		if err != nil {
 			return nil, err
 		}
@@ -94,12 +94,8 @@ var (
 
 func registerMetrics(ctx caddy.Context) (*l4lb.Metrics, error) {
 	metricsOnce.Do(func() { metrics = l4lb.NewMetrics() })
-	for _, c := range metrics.Collectors() {
-		if err := ctx.GetMetricsRegistry().Register(c); err != nil {
-			if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
-				return nil, fmt.Errorf("register metrics: %w", err)
-			}
-		}
+	if err := promreg.Register(ctx.GetMetricsRegistry(), metrics.Collectors()...); err != nil {
+		return nil, err
 	}
 	return metrics, nil
 }

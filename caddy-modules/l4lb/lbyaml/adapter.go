@@ -1,17 +1,17 @@
 // Package lbyaml is the "lbyaml" Caddy config adapter: it turns a balancer's
-// config.yaml (SPEC.md section 4; see l4lb.FileConfig) into Caddy JSON, so
+// config.yaml (SPEC.md section 4; see FileConfig) into Caddy JSON, so
 //
 //	caddy run --config lb-configs/user-lb.yaml --adapter lbyaml
 //
 // starts a balancer, `caddy adapt` shows the JSON, and `caddy reload` applies
 // an edited file without dropping connections. The JSON has caddy-l4's
 // layer4 app with one server listening on the port, whose one route (no
-// matchers) hands every connection to our layer4.handlers.balancer, and an
+// matchers) hands every connection to our layer4.handlers.caddysocial_balancer, and an
 // http app serving /metrics on metrics_port.
 //
 // Logs: JSON to stderr; when the environment has VICTORIA_LOGS_URL (as
 // compose sets it), also shipped to VictoriaLogs by our
-// caddy.logging.writers.victorialogs writer with service = the balancer's
+// caddy.logging.writers.caddysocial_victorialogs writer with service = the balancer's
 // name. Read at adapt time, like a Caddyfile's {$VAR}.
 package lbyaml
 
@@ -39,7 +39,7 @@ type Adapter struct{}
 
 // Adapt validates body and returns the Caddy JSON config.
 func (Adapter) Adapt(body []byte, options map[string]any) ([]byte, []caddyconfig.Warning, error) {
-	s, err := l4lb.ParseFile(body)
+	s, err := ParseFile(body)
 	if err != nil {
 		if name, ok := options["filename"].(string); ok && name != "" {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -57,12 +57,12 @@ type handlerConfig struct {
 }
 
 // Config is the Caddy config for validated settings.
-func Config(s l4lb.FileSettings) *caddy.Config {
+func Config(s FileSettings) *caddy.Config {
 	l4 := layer4.App{Servers: map[string]*layer4.Server{
 		s.Spec.Name: {
 			Listen: []string{":" + strconv.Itoa(s.Port)},
 			Routes: layer4.RouteList{{
-				HandlersRaw: []json.RawMessage{caddyconfig.JSON(handlerConfig{Handler: "balancer", Spec: s.Spec}, nil)},
+				HandlersRaw: []json.RawMessage{caddyconfig.JSON(handlerConfig{Handler: "caddysocial_balancer", Spec: s.Spec}, nil)},
 			}},
 		},
 	}}
@@ -95,7 +95,7 @@ func defaultLog(name, vlogsURL string) *caddy.CustomLog {
 		return &caddy.CustomLog{BaseLog: caddy.BaseLog{EncoderRaw: json.RawMessage(`{"format":"json"}`)}}
 	}
 	writer, _ := json.Marshal(map[string]any{
-		"output": "victorialogs", "url": vlogsURL, "service": name, "tee_stderr": true,
+		"output": "caddysocial_victorialogs", "url": vlogsURL, "service": name, "tee_stderr": true,
 	})
 	return &caddy.CustomLog{BaseLog: caddy.BaseLog{
 		WriterRaw:  writer,

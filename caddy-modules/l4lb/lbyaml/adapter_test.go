@@ -17,6 +17,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // backends are the listeners of the echo backends by address.
@@ -111,7 +112,7 @@ func TestAdaptShowsTheJSON(t *testing.T) {
 		t.Fatalf("want listen [:9001] and one route without matchers with one handler: %s", cfg)
 	}
 	h := srv.Routes[0].Handle[0]
-	if h["handler"] != "balancer" || h["algorithm"] != "roundrobin" || h["name"] != "test-lb" ||
+	if h["handler"] != "caddysocial_balancer" || h["algorithm"] != "roundrobin" || h["name"] != "test-lb" ||
 		fmt.Sprint(h["backends"]) != "[user-service-1:5000 user-service-2:5000]" || h["drain_timeout"] != "300ms" {
 		t.Errorf("handler %v", h)
 	}
@@ -158,9 +159,11 @@ func TestReloadKeepsListenerAndConnections(t *testing.T) {
 			}
 		}
 	})
-	time.Sleep(100 * time.Millisecond)
+	// Connections before, during and after the reload: wait for the stream
+	// to have moved on, not for a window.
+	waitDialed(t, &dialed, 5)
 	load(t, config(port, metricsPort, b))
-	time.Sleep(100 * time.Millisecond)
+	waitDialed(t, &dialed, 5)
 	close(stop)
 	wg.Wait()
 	if refused.Load() != 0 || dialed.Load() == 0 {
@@ -254,21 +257,28 @@ func TestReloadsUnderConnectionStreamLoseNothing(t *testing.T) {
 			}
 		})
 	}
+	// Between reloads the stream makes progress (at least 10 connections),
+	// however slow the machine: the count of connections, not a window,
+	// says the reloads happened under a steady stream.
 	const reloads = 10
 	for i := range reloads {
-		time.Sleep(50 * time.Millisecond)
+		waitDialed(t, &dialed, 10)
 		load(t, config(port, 0, []string{a, b}[i%2]))
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitDialed(t, &dialed, 10)
 	close(stop)
 	wg.Wait()
 	t.Logf("%d connections across %d reloads, %d failed", dialed.Load(), reloads, failed.Load())
-	if dialed.Load() < 100 {
-		t.Fatalf("only %d connections: not a steady stream", dialed.Load())
-	}
 	if failed.Load() != 0 {
 		t.Fatalf("%d of %d connections failed across %d reloads; first: %v", failed.Load(), dialed.Load(), reloads, firstErr.Load())
 	}
+}
+
+// waitDialed waits until the dialers have started n more connections.
+func waitDialed(t *testing.T, dialed *atomic.Int32, n int32) {
+	t.Helper()
+	from := dialed.Load()
+	eventually.True(t, 0, fmt.Sprintf("%d more connections (from %d)", n, from), func() bool { return dialed.Load() >= from+n })
 }
 
 // greetOnce connects, reads the backend's greeting and closes.
@@ -365,15 +375,12 @@ func scrape(t *testing.T, port int) string {
 
 func waitMetric(t *testing.T, port int, line string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		text := scrape(t, port)
-		if strings.Contains(text, line) {
-			return
+	eventually.NoError(t, 0, "metrics line "+line, func() error {
+		if text := scrape(t, port); !strings.Contains(text, line) {
+			return fmt.Errorf("not in:\n%s", grep(text, "l4lb_"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics never showed %s:\n%s", line, grep(text, "l4lb_"))
-		}
-	}
+		return nil
+	})
 }
 
 // dns_backends through config.yaml and the system resolver: "localhost"

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // With VICTORIA_LOGS_URL set, a balancer's log lines reach VictoriaLogs'
@@ -45,14 +46,11 @@ func TestLogsShippedWhenVictoriaLogsIsSet(t *testing.T) {
 	t.Setenv("VICTORIA_LOGS_URL", store.URL)
 	load(t, config(caddyrun.FreePort(t), 0, echoBackend(t, "a")))
 	defer caddy.Stop()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	eventually.True(t, 0, "log lines in the store", func() bool {
 		mu.Lock()
-		n := len(lines)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-	}
+		defer mu.Unlock()
+		return len(lines) > 0
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(lines) == 0 {

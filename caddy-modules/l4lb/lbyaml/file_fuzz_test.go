@@ -1,8 +1,10 @@
-package l4lb
+package lbyaml
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
 // fieldPrefixes are the starts of every ParseFile error: each names the
@@ -29,7 +31,7 @@ func FuzzParseFile(f *testing.F) {
 		if s.Port < 1 || s.Port > 65535 || s.MetricsPort < 0 || s.MetricsPort > 65535 || s.MetricsPort == s.Port {
 			t.Fatalf("ports %d/%d accepted", s.Port, s.MetricsPort)
 		}
-		if _, err := NewSelector(s.Algorithm); err != nil || len(s.Backends) == 0 {
+		if _, err := l4lb.NewSelector(s.Algorithm); err != nil || len(s.Backends) == 0 {
 			t.Fatalf("algorithm %q with %d backends accepted", s.Algorithm, len(s.Backends))
 		}
 		if s.BytesPerSec < 0 || s.MaxConnections < 0 || s.DialTimeout <= 0 || s.DrainTimeout <= 0 || s.IdleTimeout < 0 {

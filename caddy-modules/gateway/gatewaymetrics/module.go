@@ -1,4 +1,4 @@
-// Package gatewaymetrics is the http.handlers.gateway_metrics Caddy handler:
+// Package gatewaymetrics is the http.handlers.caddysocial_gateway_metrics Caddy handler:
 // it counts and times the requests of one route under that route's template.
 //
 //	gateway_requests_total{method, endpoint, code}
@@ -19,6 +19,7 @@ package gatewaymetrics
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,8 +27,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -36,9 +37,6 @@ import (
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("gateway_metrics", parseCaddyfile)
-	// Outermost, so that the time of every other handler of the route counts.
-	httpcaddyfile.RegisterDirectiveOrder("gateway_metrics", httpcaddyfile.Before, "tracing")
 }
 
 // The collectors are process-wide and created once: Caddy gives each config
@@ -64,17 +62,6 @@ func initCollectors() {
 	})
 }
 
-// Register adds c to a config's registry; c may be registered already (the
-// registry of a reload shares the process-wide collectors).
-func Register(reg *prometheus.Registry, c prometheus.Collector) error {
-	if err := reg.Register(c); err != nil {
-		if _, dup := errors.AsType[prometheus.AlreadyRegisteredError](err); !dup {
-			return err
-		}
-	}
-	return nil
-}
-
 // Handler records the metrics of the requests that reach it.
 type Handler struct {
 	// The endpoint label: the route template, or "unmatched".
@@ -83,33 +70,32 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.gateway_metrics", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_gateway_metrics", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision registers the collectors into this config's metrics registry.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	initCollectors()
-	reg := ctx.GetMetricsRegistry()
-	if err := Register(reg, collectors.requests); err != nil {
-		return err
+	if err := promreg.Register(ctx.GetMetricsRegistry(), collectors.requests, collectors.latency); err != nil {
+		return fmt.Errorf("caddysocial_gateway_metrics: %w", err)
 	}
-	return Register(reg, collectors.latency)
+	return nil
 }
 
 // Validate requires an endpoint label.
 func (h *Handler) Validate() error {
 	if h.Endpoint == "" {
-		return errors.New("gateway_metrics: endpoint is required")
+		return errors.New("caddysocial_gateway_metrics: endpoint is required")
 	}
 	return nil
 }
 
 // endpointVar is the request variable naming the route's template, for the
-// handlers further down the route that label metrics (rate_limit).
+// handlers further down the route that label metrics (caddysocial_rate_limit).
 const endpointVar = "gateway_endpoint"
 
 // EndpointOf is the endpoint label of the route r is on, "unmatched" if no
-// gateway_metrics handler has seen r.
+// caddysocial_gateway_metrics handler has seen r.
 func EndpointOf(r *http.Request) string {
 	if e, ok := caddyhttp.GetVar(r.Context(), endpointVar).(string); ok {
 		return e
@@ -171,22 +157,6 @@ func sanitizeMethod(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-// parseCaddyfile parses
-//
-//	gateway_metrics endpoint <label>
-//
-// The keyword is needed because Caddy reads a first argument that starts
-// with "/" as a path matcher.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	var keyword string
-	var handler Handler
-	if !h.AllArgs(&keyword, &handler.Endpoint) || keyword != "endpoint" {
-		return nil, h.Err(`usage: gateway_metrics endpoint <label> (the route template, or "unmatched")`)
-	}
-	return &handler, nil
 }
 
 // Interface guards.

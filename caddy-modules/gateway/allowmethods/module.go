@@ -1,4 +1,4 @@
-// Package allowmethods is the http.handlers.allow_methods Caddy handler: a
+// Package allowmethods is the http.handlers.caddysocial_allow_methods Caddy handler: a
 // request whose method is not listed gets 405 with an Allow header and the
 // gateway's JSON error body; others go on down the route.
 //
@@ -14,17 +14,13 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("allow_methods", parseCaddyfile)
-	// Before authentication: a wrong method is 405 with or without a token.
-	httpcaddyfile.RegisterDirectiveOrder("allow_methods", httpcaddyfile.Before, "header")
 }
 
 // Handler rejects methods not in Methods.
@@ -36,7 +32,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.allow_methods", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_allow_methods", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision builds the Allow header value.
@@ -51,7 +47,7 @@ func (h *Handler) Provision(caddy.Context) error {
 // Validate requires at least one method.
 func (h *Handler) Validate() error {
 	if len(h.Methods) == 0 {
-		return errors.New("allow_methods: at least one method is required")
+		return errors.New("caddysocial_allow_methods: at least one method is required")
 	}
 	return nil
 }
@@ -61,19 +57,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	w.Header().Set("Allow", h.allow)
-	return jsonresp.Error(w, http.StatusMethodNotAllowed, "method not allowed")
-}
-
-// parseCaddyfile parses
-//
-//	allow_methods <method...>
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	handler := &Handler{Methods: h.RemainingArgs()}
-	if len(handler.Methods) == 0 {
-		return nil, h.ArgErr()
-	}
-	return handler, nil
+	httpx.ErrorNoStore(w, http.StatusMethodNotAllowed, "method not allowed")
+	return nil
 }
 
 // Interface guards.

@@ -1,9 +1,11 @@
-package l4lb
+package lbyaml
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddysocial/platform/caddy-modules/l4lb"
 )
 
 func TestParseFileDefaults(t *testing.T) {
@@ -12,7 +14,7 @@ func TestParseFileDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Port != 9001 || s.Name != "lb:9001" || s.BytesPerSec != 100e6 || len(s.Backends) != 2 ||
-		s.HealthCheck != DefaultHealthCheck || s.MetricsPort != 9100 || s.DialTimeout != 2*time.Second ||
+		s.HealthCheck != l4lb.DefaultHealthCheck || s.MetricsPort != 9100 || s.DialTimeout != 2*time.Second ||
 		s.DrainTimeout != 10*time.Second || s.Admin != "localhost:2019" {
 		t.Fatalf("settings %+v", s)
 	}
@@ -26,7 +28,7 @@ health_check: {interval: 500ms, type: http, path: /healthz, rise: 1}
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := HealthCheck{Interval: 500 * time.Millisecond, Timeout: time.Second, Fall: 3, Rise: 1, Type: "http", Path: "/healthz"}
+	want := l4lb.HealthCheck{Interval: 500 * time.Millisecond, Timeout: time.Second, Fall: 3, Rise: 1, Type: "http", Path: "/healthz"}
 	if s.Spec.Name != "post-lb" || s.Spec.Algorithm != "hashing" {
 		t.Fatalf("spec %+v", s.Spec)
 	}
@@ -41,7 +43,7 @@ func TestParseFileDNSBackends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Backends) != 0 || len(s.DNSBackends) != 1 || s.DNSBackends[0] != "user-service-headless:5000" || s.DNSRefresh != DefaultDNSRefresh {
+	if len(s.Backends) != 0 || len(s.DNSBackends) != 1 || s.DNSBackends[0] != "user-service-headless:5000" || s.DNSRefresh != l4lb.DefaultDNSRefresh {
 		t.Fatalf("settings %+v", s.Settings)
 	}
 	s, err = ParseFile([]byte("port: 9001\nalgorithm: leastconn\nbackends: [a:1]\ndns_backends: [b:2]\ndns_refresh: 750ms\n"))

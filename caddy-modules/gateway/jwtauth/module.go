@@ -1,4 +1,4 @@
-// Package jwtauth is the http.handlers.jwt_auth Caddy handler: it admits a
+// Package jwtauth is the http.handlers.caddysocial_jwt_auth Caddy handler: it admits a
 // request only with a valid access token and tells the upstream who the
 // caller is in X-User-ID.
 //
@@ -14,13 +14,12 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
 	"github.com/caddysocial/platform/caddy-modules/tokens"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 // UserIDHeader carries the authenticated user's UUID to the services.
@@ -28,8 +27,6 @@ const UserIDHeader = "X-User-ID"
 
 func init() {
 	caddy.RegisterModule(Handler{})
-	httpcaddyfile.RegisterHandlerDirective("jwt_auth", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("jwt_auth", httpcaddyfile.Before, "basic_auth")
 }
 
 // Handler verifies Bearer tokens with the auth app's signer.
@@ -41,15 +38,15 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.jwt_auth", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_jwt_auth", New: func() caddy.Module { return new(Handler) }}
 }
 
 // Provision gets the signer from the auth app.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	app, err := ctx.App("auth")
+	app, err := ctx.App("caddysocial_auth")
 	if err != nil {
-		return fmt.Errorf("jwt_auth: load auth app: %w", err)
+		return fmt.Errorf("caddysocial_jwt_auth: load auth app: %w", err)
 	}
 	h.app = app.(*gatewayauth.App)
 	h.signer = h.app.Signer()
@@ -62,7 +59,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		// RFC 6750 section 3.1: no error code when no credentials were sent.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-		return jsonresp.Error(w, http.StatusUnauthorized, "missing bearer token")
+		httpx.ErrorNoStore(w, http.StatusUnauthorized, "missing bearer token")
+		return nil
 	}
 	sub, err := h.signer.Verify(strings.TrimSpace(token))
 	if err == nil && h.app.Revoked(sub) {
@@ -73,7 +71,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		h.logger.Debug("rejected token", zap.Error(err))
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		return jsonresp.Error(w, http.StatusUnauthorized, "invalid or expired token")
+		httpx.ErrorNoStore(w, http.StatusUnauthorized, "invalid or expired token")
+		return nil
 	}
 	r.Header.Del("Authorization")
 	r.Header.Set(UserIDHeader, sub)
@@ -82,17 +81,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		repl.Set("http.auth.user.id", sub)
 	}
 	return next.ServeHTTP(w, r)
-}
-
-// parseCaddyfile parses the directive, which takes no arguments:
-//
-//	jwt_auth
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h.Next()
-	if h.NextArg() || h.NextBlock(0) {
-		return nil, h.Err("jwt_auth takes no arguments; configure the secret in the global auth option")
-	}
-	return new(Handler), nil
 }
 
 var errRevoked = errors.New("account deleted")

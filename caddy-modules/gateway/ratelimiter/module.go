@@ -1,6 +1,6 @@
-// Package ratelimiter is the http.handlers.rate_limit Caddy handler: a
+// Package ratelimiter is the http.handlers.caddysocial_rate_limit Caddy handler: a
 // per-client request limit (package ratelimit) on a route, keyed by any
-// placeholder, e.g. {client_ip} or {http.auth.user.id} (set by jwt_auth).
+// placeholder, e.g. {client_ip} or {http.auth.user.id} (set by caddysocial_jwt_auth).
 //
 // Every response of the route carries the RateLimit-Policy and RateLimit
 // headers of draft-ietf-httpapi-ratelimit-headers-11:
@@ -14,7 +14,7 @@
 // gateway_rate_limited_total{endpoint}.
 //
 // The buckets live in a caddy.UsagePool keyed by the policy's definition,
-// so a `caddy reload` that keeps a rate_limit unchanged keeps its state, and
+// so a `caddy reload` that keeps a caddysocial_rate_limit unchanged keeps its state, and
 // every route that uses the same definition shares one budget per client.
 package ratelimiter
 
@@ -34,8 +34,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
-	"github.com/caddysocial/platform/caddy-modules/internal/jsonresp"
+	"github.com/caddysocial/platform/caddy-modules/internal/promreg"
 	"github.com/caddysocial/platform/caddy-modules/ratelimit"
+	"github.com/caddysocial/platform/svckit/httpx"
 )
 
 func init() {
@@ -49,7 +50,7 @@ type zone struct{ *ratelimit.Limiter }
 
 func (zone) Destruct() error { return nil }
 
-// The counter is process-wide and created once, like gateway_metrics'.
+// The counter is process-wide and created once, like caddysocial_gateway_metrics'.
 var limited = sync.OnceValue(func() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gateway_rate_limited_total",
@@ -83,7 +84,7 @@ type Handler struct {
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.rate_limit", New: func() caddy.Module { return new(Handler) }}
+	return caddy.ModuleInfo{ID: "http.handlers.caddysocial_rate_limit", New: func() caddy.Module { return new(Handler) }}
 }
 
 func (h *Handler) ratePolicy() ratelimit.Policy {
@@ -97,8 +98,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Name == "" {
 		h.Name = "default"
 	}
-	if err := gatewaymetrics.Register(ctx.GetMetricsRegistry(), limited()); err != nil {
-		return fmt.Errorf("rate_limit: register metrics: %w", err)
+	if err := promreg.Register(ctx.GetMetricsRegistry(), limited()); err != nil {
+		return fmt.Errorf("caddysocial_rate_limit: register metrics: %w", err)
 	}
 	p := h.ratePolicy()
 	h.zoneKey = fmt.Sprintf("%q|%q|%d|%d|%d|%d", h.Name, h.Key, p.Events, p.Window, p.Burst, p.MaxKeys)
@@ -111,7 +112,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	})
 	if err != nil {
 		h.zoneKey = ""
-		return fmt.Errorf("rate_limit: %w", err)
+		return fmt.Errorf("caddysocial_rate_limit: %w", err)
 	}
 	h.limiter = val.(zone).Limiter
 	h.policy = fmt.Sprintf("%q;q=%d;w=%d", h.Name, p.Events, int64(p.Window/time.Second))
@@ -125,10 +126,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // Validate checks what Provision cannot default.
 func (h *Handler) Validate() error {
 	if h.Key == "" {
-		return errors.New("rate_limit: a key is required")
+		return errors.New("caddysocial_rate_limit: a key is required")
 	}
 	if !validName(h.Name) {
-		return fmt.Errorf("rate_limit: name %q: use letters, digits, '-' and '_'", h.Name)
+		return fmt.Errorf("caddysocial_rate_limit: name %q: use letters, digits, '-' and '_'", h.Name)
 	}
 	return nil
 }
@@ -139,7 +140,7 @@ func (h *Handler) Cleanup() error {
 		return nil
 	}
 	if _, err := zones.Delete(h.zoneKey); err != nil {
-		return fmt.Errorf("rate_limit: release limiter: %w", err)
+		return fmt.Errorf("caddysocial_rate_limit: release limiter: %w", err)
 	}
 	return nil
 }
@@ -155,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		key = repl.ReplaceAll(h.Key, "")
 	}
 	if key == "" {
-		// Misordered directives (before jwt_auth) would land here; sharing
+		// Misordered directives (before caddysocial_jwt_auth) would land here; sharing
 		// one bucket among everyone would be worse than not limiting.
 		h.logger.Debug("rate limit key is empty; request not limited", zap.String("key", h.Key))
 		return next.ServeHTTP(w, r)
@@ -178,7 +179,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	limited().WithLabelValues(gatewaymetrics.EndpointOf(r)).Inc()
 	hdr.Set("Retry-After", strconv.FormatInt(max(t, 1), 10))
-	return jsonresp.Error(w, http.StatusTooManyRequests, "rate limit exceeded")
+	httpx.ErrorNoStore(w, http.StatusTooManyRequests, "rate limit exceeded")
+	return nil
 }
 
 var (
