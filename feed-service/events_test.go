@@ -25,8 +25,8 @@ func startWithBus(t *testing.T, f *fakeServices, ns *natstest.Server) string {
 	}
 	users := httptest.NewServer(f.users())
 	posts := httptest.NewServer(f.postsHandler())
-	feed := httptest.NewServer(newHandler(Config{UserLB: users.URL, PostLB: posts.URL, Deadline: 5 * time.Second,
-		Fanout: 8, Policy: testPolicy, Bus: bus, Heartbeat: 100 * time.Millisecond}, quiet))
+	feed := httptest.NewServer(newHandler(t, Config{UserLB: users.URL, PostLB: posts.URL, Deadline: 5 * time.Second,
+		Fanout: 8, Policy: testPolicy, Bus: bus, Heartbeat: 100 * time.Millisecond}))
 	t.Cleanup(func() { feed.Close(); users.Close(); posts.Close(); bus.Close() })
 	return feed.URL
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/pgtest"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -37,12 +39,18 @@ func instance(t testing.TB, dsn string) string {
 
 // startInstance is instance for goroutines: it returns the failure.
 func startInstance(t testing.TB, dsn string) (string, error) {
-	h, cleanup, err := newHandler(context.Background(), quiet, dsn)
+	env := func(k string) string {
+		if k == "POSTGRES_DSN" {
+			return dsn
+		}
+		return os.Getenv(k)
+	}
+	s, err := service.New(context.Background(), service.Options{Name: "post-service", Log: quiet, Getenv: env}, build)
 	if err != nil {
 		return "", err
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); cleanup() })
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { srv.Close(); s.Close() })
 	return srv.URL, nil
 }
 
