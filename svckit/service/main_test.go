@@ -1,4 +1,4 @@
-package service
+package service_test
 
 import (
 	"bytes"
@@ -14,17 +14,18 @@ import (
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/eventually"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
-// The tests below run Main in a child process (this test binary again), as a
+// The tests below run service.Main in a child process (this test binary again), as a
 // container runs a service: SERVICE_TEST_MAIN picks the build.
 func TestMain(m *testing.M) {
 	switch os.Getenv("SERVICE_TEST_MAIN") {
 	case "hello":
-		Main("test-service", hello)
+		service.Main("test-service", hello)
 		os.Exit(0)
 	case "fail":
-		Main("test-service", func(*Service) error { return errors.New("POSTGRES_DSN is not set") })
+		service.Main("test-service", func(*service.Service) error { return errors.New("POSTGRES_DSN is not set") })
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -51,7 +52,7 @@ func child(t *testing.T, build, port string, args ...string) (*exec.Cmd, *bytes.
 	return cmd, &out
 }
 
-// Main serves on PORT, answers -healthcheck, and exits 0 on SIGTERM.
+// service.Main serves on PORT, answers -healthcheck, and exits 0 on SIGTERM.
 func TestMainStopsOnSIGTERM(t *testing.T) {
 	port := freePort(t)
 	cmd, out := child(t, "hello", port)

@@ -1,4 +1,4 @@
-package service
+package service_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/pgtest"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 // pingOnly is a Database without a schema.
@@ -21,7 +22,7 @@ func (p pingOnly) Ping(ctx context.Context) error  { return p.pool.Ping(ctx) }
 func TestPostgresOption(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	var pool *pgxpool.Pool
-	s, err := New(context.Background(), Options{Name: "test-service", Log: quiet}, func(s *Service) error {
+	s, err := service.New(context.Background(), service.Options{Name: "test-service", Log: quiet}, func(s *service.Service) error {
 		var err error
 		if pool, err = s.Postgres(dsn); err != nil {
 			return err
@@ -48,7 +49,7 @@ func TestPostgresOption(t *testing.T) {
 }
 
 func TestPostgresWithoutDSN(t *testing.T) {
-	_, err := New(context.Background(), Options{Name: "user-service", Log: quiet}, func(s *Service) error {
+	_, err := service.New(context.Background(), service.Options{Name: "user-service", Log: quiet}, func(s *service.Service) error {
 		_, err := s.Postgres("")
 		return err
 	})

@@ -1,4 +1,4 @@
-package service
+package service_test
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 
 	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/eventually"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-func hello(s *Service) error {
+func hello(s *service.Service) error {
 	s.Mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"hello":"`+s.Env("GREETING", "world")+`"}`)
@@ -29,7 +30,7 @@ func hello(s *Service) error {
 
 func TestServesRoutesProbesAndMetrics(t *testing.T) {
 	env := map[string]string{"GREETING": "there"}
-	s, err := New(context.Background(), Options{Name: "test-service", Log: quiet, Getenv: func(k string) string { return env[k] }}, hello)
+	s, err := service.New(context.Background(), service.Options{Name: "test-service", Log: quiet, Getenv: func(k string) string { return env[k] }}, hello)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestServesRoutesProbesAndMetrics(t *testing.T) {
 
 func TestReadinessChecks(t *testing.T) {
 	var down atomic.Bool
-	s, err := New(context.Background(), Options{Name: "test-service", Log: quiet}, func(s *Service) error {
+	s, err := service.New(context.Background(), service.Options{Name: "test-service", Log: quiet}, func(s *service.Service) error {
 		s.ReadyWhen("upstream", func(context.Context) error {
 			if down.Load() {
 				return errors.New("connection refused")
@@ -78,7 +79,7 @@ func TestReadinessChecks(t *testing.T) {
 func TestFailingBuildIsAClearError(t *testing.T) {
 	var stopped, closed atomic.Bool
 	cause := errors.New("FEED_FANOUT: want a positive integer")
-	_, err := New(context.Background(), Options{Name: "test-service", Log: quiet}, func(s *Service) error {
+	_, err := service.New(context.Background(), service.Options{Name: "test-service", Log: quiet}, func(s *service.Service) error {
 		s.Go(func(ctx context.Context) { <-ctx.Done(); stopped.Store(true) })
 		s.OnClose(func() { closed.Store(true) })
 		return cause
@@ -89,7 +90,7 @@ func TestFailingBuildIsAClearError(t *testing.T) {
 	if !stopped.Load() || !closed.Load() {
 		t.Fatalf("after a failed build: goroutine stopped %v, closed %v; want both", stopped.Load(), closed.Load())
 	}
-	if err := Run(context.Background(), "127.0.0.1:0", Options{Name: "test-service", Log: quiet}, func(*Service) error { return cause }); !errors.Is(err, cause) {
+	if err := service.Run(context.Background(), "127.0.0.1:0", service.Options{Name: "test-service", Log: quiet}, func(*service.Service) error { return cause }); !errors.Is(err, cause) {
 		t.Fatalf("Run: %v, want the build's error", err)
 	}
 }
@@ -99,7 +100,7 @@ func TestFailingBuildIsAClearError(t *testing.T) {
 func TestStopsOnContextInOrder(t *testing.T) {
 	var order []string
 	entered, release := make(chan struct{}), make(chan struct{})
-	s, err := New(context.Background(), Options{Name: "test-service", Log: quiet}, func(s *Service) error {
+	s, err := service.New(context.Background(), service.Options{Name: "test-service", Log: quiet}, func(s *service.Service) error {
 		s.Mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 			close(entered)
 			<-release
@@ -145,7 +146,7 @@ func TestStopsOnContextInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Serve: %v", err)
 		}
-	case <-time.After(Drain + 10*time.Second):
+	case <-time.After(service.Drain + 10*time.Second):
 		t.Fatal("Serve did not return after its context ended")
 	}
 	if strings.Join(order, " ") != "relay bus pool" {
