@@ -14,7 +14,7 @@ import (
 // without the bus (a nil bus makes Relay and Consume do nothing).
 func (s *Service) EventBus(url string) (*events.Bus, error) {
 	if url == "" {
-		s.Log.Info("NATS_URL not set: no event bus; events stay in the outbox, nothing is consumed")
+		s.Log.Info("NATS_URL not set: running without the event bus")
 		return nil, nil
 	}
 	bus, err := events.Connect(url, s.Name, s.Log)
