@@ -1,5 +1,5 @@
-# bench/services.sh's service images: the binary that user-service/Dockerfile
-# and post-service/Dockerfile build (same Go toolchain and flags: CGO off,
+# bench/services.sh's service images: the binary that service.Dockerfile
+# builds for user-service and post-service (same Go toolchain and flags: CGO off,
 # -trimpath -ldflags="-s -w"), built on the host by the script for both
 # builds under test, on the same distroless base, as the same user.
 FROM gcr.io/distroless/static-debian12:nonroot

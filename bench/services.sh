@@ -74,7 +74,7 @@ git archive "$before_ref" | tar -x -C "$BENCH_BEFORE_DIR"
 if [ -n "${BENCH_BEFORE_PATCH:-}" ]; then
 	git diff "$BENCH_BEFORE_PATCH^" "$BENCH_BEFORE_PATCH" | git -C "$BENCH_BEFORE_DIR" apply
 fi
-# The images' binaries, built as the services' Dockerfiles build them
+# The images' binaries, built as service.Dockerfile builds them
 # (bench/services.Dockerfile says why on the host).
 for svc in user-service post-service; do
 	for v in before after; do

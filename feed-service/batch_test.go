@@ -56,7 +56,11 @@ func TestBatchFallbackIsRemembered(t *testing.T) {
 		f := newFake()
 		f.original = original
 		me, friends := world(f, 30, 4)
-		url := start(t, f, 5*time.Second)
+		// The call counts below are exact: no attempt may time out and be
+		// retried on a loaded machine.
+		patient := testPolicy
+		patient.AttemptTimeout = 5 * time.Second
+		url := startWith(t, f, 10*time.Second, patient)
 		want := newestOf(f, friends)
 		wantFeed(t, url, me, want)
 		if got := f.missingBatch.Load(); got != 2 {

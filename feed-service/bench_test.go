@@ -39,12 +39,12 @@ func benchFeed(b *testing.B, mode string, n int, perCall time.Duration) {
 		posts := httptest.NewServer(slow(f.postsHandler()))
 		defer users.Close()
 		defer posts.Close()
-		cfg, err := configFromEnv()
+		cfg, err := configFromEnv(func(_, def string) string { return def })
 		if err != nil {
 			b.Fatal(err)
 		}
 		cfg.UserLB, cfg.PostLB = users.URL, posts.URL
-		feed := httptest.NewServer(newHandler(cfg, quiet))
+		feed := httptest.NewServer(newHandler(b, cfg))
 		defer feed.Close()
 		client := &http.Client{Timeout: 10 * time.Second}
 		get := func() time.Duration {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/events/natstest"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // startWithBus is start with the event bus of ns.
@@ -25,19 +26,10 @@ func startWithBus(t *testing.T, f *fakeServices, ns *natstest.Server) string {
 	}
 	users := httptest.NewServer(f.users())
 	posts := httptest.NewServer(f.postsHandler())
-	feed := httptest.NewServer(newHandler(Config{UserLB: users.URL, PostLB: posts.URL, Deadline: 5 * time.Second,
-		Fanout: 8, Policy: testPolicy, Bus: bus, Heartbeat: 100 * time.Millisecond}, quiet))
+	feed := httptest.NewServer(newHandler(t, Config{UserLB: users.URL, PostLB: posts.URL, Deadline: 5 * time.Second,
+		Fanout: 8, Policy: testPolicy, Bus: bus, Heartbeat: 100 * time.Millisecond}))
 	t.Cleanup(func() { feed.Close(); users.Close(); posts.Close(); bus.Close() })
 	return feed.URL
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 func publish(t *testing.T, bus *events.Bus, typ string, data any) events.Envelope {
@@ -73,7 +65,7 @@ func TestUsernameCacheIsInvalidatedByProfilesUpdated(t *testing.T) {
 	f.profiles[friend] = "new"
 	f.mu.Unlock()
 	publish(t, bus, events.ProfileUpdated, events.ProfileUpdatedData{UUID: friend, Username: "new"})
-	waitFor(t, "the new username in the feed", func() bool {
+	eventually.True(t, 0, "the new username in the feed", func() bool {
 		_, _, items, _ := getFeed(t, base, me)
 		return len(items) == 1 && items[0].Username == "new"
 	})

@@ -4,31 +4,23 @@
 // Environment: USER_LB_URL (http://user-lb:9001), POST_LB_URL
 // (http://post-lb:9002), PORT (5000), FEED_DEADLINE (5s), FEED_FANOUT (32),
 // NATS_URL (unset: no username cache, no live feed; see events.go).
+//
+// Events: it publishes none; every instance subscribes to profiles.updated
+// and accounts.deleted (username cache, live feeds of deleted accounts), and
+// each /feed/stream reads posts.created.
 package main
 
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/caddysocial/platform/feed-service/internal/feed"
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
 	"github.com/caddysocial/platform/svckit/events"
-	"github.com/caddysocial/platform/svckit/httpx"
-	"github.com/caddysocial/platform/svckit/telemetry"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 // Config is the service's settings.
@@ -41,60 +33,23 @@ type Config struct {
 	Heartbeat      time.Duration // of the live feed; default 10s
 }
 
-func main() {
-	healthcheck := flag.Bool("healthcheck", false, "probe this service's /healthz on 127.0.0.1 and exit 0 if it answers 200")
-	flag.Parse()
-	port := env("PORT", "5000")
-	if *healthcheck {
-		if err := httpx.Probe("http://127.0.0.1:" + port + "/healthz"); err != nil {
-			fmt.Fprintln(os.Stderr, "unhealthy:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	// Logs (VICTORIA_LOGS_URL) and traces (OTEL_*), each off when unset.
-	tel, err := telemetry.Start(ctx, "feed-service")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "feed-service:", err)
-		os.Exit(2)
-	}
-	if err := serve(ctx, port, tel); err != nil {
-		tel.Log.Error("exit", "error", err.Error())
-		tel.Shutdown(5 * time.Second)
-		os.Exit(1)
-	}
-	tel.Shutdown(5 * time.Second)
-}
+func main() { service.Main("feed-service", build) }
 
-// serve runs the service on port until ctx ends.
-func serve(ctx context.Context, port string, tel *telemetry.Runtime) error {
-	cfg, err := configFromEnv()
+// build reads the settings, connects to the event bus if NATS_URL is set,
+// and wires the service.
+func build(s *service.Service) error {
+	cfg, err := configFromEnv(s.Env)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	if url := os.Getenv("NATS_URL"); url != "" {
-		if cfg.Bus, err = events.Connect(url, "feed-service", tel.Log); err != nil {
-			return fmt.Errorf("NATS_URL: %w", err)
-		}
-		defer cfg.Bus.Close()
+	if cfg.Bus, err = s.EventBus(s.Env("NATS_URL", "")); err != nil {
+		return err
 	}
-	ln, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	return httpx.Serve(ctx, httpx.NewServer(":"+port, newHandler(cfg, tel.Log, tel.Collectors...)), ln, 20*time.Second, tel.Log)
+	return wire(s, cfg)
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func configFromEnv() (Config, error) {
+// configFromEnv reads the settings through env (key, default).
+func configFromEnv(env func(key, def string) string) (Config, error) {
 	cfg := Config{
 		UserLB: env("USER_LB_URL", "http://user-lb:9001"),
 		PostLB: env("POST_LB_URL", "http://post-lb:9002"),
@@ -102,54 +57,45 @@ func configFromEnv() (Config, error) {
 	}
 	var err error
 	if cfg.Deadline, err = time.ParseDuration(env("FEED_DEADLINE", "5s")); err != nil || cfg.Deadline <= 0 {
-		return cfg, fmt.Errorf("FEED_DEADLINE: want a positive duration, got %q", os.Getenv("FEED_DEADLINE"))
+		return cfg, fmt.Errorf("FEED_DEADLINE: want a positive duration, got %q", env("FEED_DEADLINE", ""))
 	}
 	if cfg.Fanout, err = strconv.Atoi(env("FEED_FANOUT", "32")); err != nil || cfg.Fanout < 1 {
-		return cfg, fmt.Errorf("FEED_FANOUT: want a positive integer, got %q", os.Getenv("FEED_FANOUT"))
+		return cfg, fmt.Errorf("FEED_FANOUT: want a positive integer, got %q", env("FEED_FANOUT", ""))
 	}
 	cfg.Policy.MaxConns = max(cfg.Policy.MaxConns, 2*cfg.Fanout)
 	return cfg, nil
 }
 
-// newHandler wires the upstream clients, /feed, the probes and metrics
-// (plus the extra collectors, e.g. the log shipper's), with a server span
-// per request and a client span per upstream call.
-func newHandler(cfg Config, log *slog.Logger, extra ...prometheus.Collector) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(extra...)
-	metrics := httpx.NewMetrics(reg, "feed-service")
+// wire adds the upstream clients, /feed, /feed/stream and the readiness
+// check on the upstreams to s, with a client span per upstream call.
+func wire(s *service.Service, cfg Config) error {
+	reg, log := s.Registry, s.Log
 	um := upstream.NewMetrics(reg)
 	users := upstream.New("user-lb", cfg.UserLB, cfg.Policy, um)
 	posts := upstream.New("post-lb", cfg.PostLB, cfg.Policy, um)
 
 	lookup := &feed.ProfileLookup{Users: users, Fanout: cfg.Fanout}
+	// Consumes profiles.updated and accounts.deleted, reads posts.created
+	// (events.go).
 	names, stream := liveFeed(cfg.Bus, cmp.Or(cfg.Heartbeat, 10*time.Second), users, lookup, reg, log)
 	stream.Metrics = feed.NewStreamMetrics(reg)
 
-	mux := http.NewServeMux()
-	stream.Routes(mux)
+	stream.Routes(s.Mux)
 	(&feed.Handler{
 		Builder:  &feed.Builder{Users: users, Posts: posts, Fanout: cfg.Fanout, Names: names},
 		Deadline: cfg.Deadline,
 		Log:      log,
 		Partial:  feed.NewPartialCounter(reg),
-	}).Routes(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	}).Routes(s.Mux)
+	s.ReadyWhen("upstreams", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		for _, u := range []*upstream.Client{users, posts} {
 			if err := u.Ping(ctx, "/healthz"); err != nil {
-				httpx.Error(w, http.StatusServiceUnavailable, "upstreams unavailable")
-				return
+				return err
 			}
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		return nil
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	httpx.NotFound(mux)
-	return telemetry.Handler(httpx.Observe(mux, metrics, log), "feed-service")
+	return nil
 }

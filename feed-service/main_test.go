@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/caddysocial/platform/feed-service/internal/upstream"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -211,9 +213,23 @@ func startWith(t *testing.T, f *fakeServices, deadline time.Duration, policy ups
 	t.Helper()
 	users := httptest.NewServer(f.users())
 	posts := httptest.NewServer(f.postsHandler())
-	feed := httptest.NewServer(newHandler(Config{UserLB: users.URL, PostLB: posts.URL, Deadline: deadline, Fanout: 8, Policy: policy}, quiet))
+	feed := httptest.NewServer(newHandler(t, Config{UserLB: users.URL, PostLB: posts.URL, Deadline: deadline, Fanout: 8, Policy: policy}))
 	t.Cleanup(func() { feed.Close(); users.Close(); posts.Close() })
 	return feed.URL
+}
+
+// newHandler is the handler of the service wired with cfg; it closes when
+// the test ends.
+func newHandler(t testing.TB, cfg Config) http.Handler {
+	t.Helper()
+	s, err := service.New(context.Background(), service.Options{Name: "feed-service", Log: quiet}, func(s *service.Service) error {
+		return wire(s, cfg)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s.Handler()
 }
 
 type item struct {

@@ -2,21 +2,20 @@ package main
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/caddysocial/platform/svckit/apitest"
 	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/events/natstest"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
 // Each new post is published as posts.created with the API's shape.
 func TestPostCreatedIsPublished(t *testing.T) {
-	ns := natstest.Start(t)
-	t.Setenv("NATS_URL", ns.URL())
-	base := instance(t, pgtest.NewDatabase(t))
-	bus := ns.Bus(t)
+	bus := apitest.NATS(t)
+	base := svc.Start(t, pgtest.NewDatabase(t))
 	me := uuid.NewString()
 	p := create(t, base, me, "hello")
 
@@ -27,31 +26,22 @@ func TestPostCreatedIsPublished(t *testing.T) {
 	}
 }
 
-// accounts.deleted removes every post of the account and no other.
+// accounts.deleted removes every post of the account and no other, once, on
+// one of two instances; a duplicate changes nothing.
 func TestAccountDeletionRemovesPosts(t *testing.T) {
-	ns := natstest.Start(t)
-	t.Setenv("NATS_URL", ns.URL())
-	dsn := pgtest.NewDatabase(t)
-	base, other := instance(t, dsn), instance(t, dsn)
-	bus := ns.Bus(t)
+	bus := apitest.NATS(t)
+	base, other := svc.StartTwo(t, pgtest.NewDatabase(t))
 	gone, stays := uuid.NewString(), uuid.NewString()
 	create(t, base, gone, "one")
 	create(t, other, gone, "two")
 	create(t, base, stays, "three")
 
-	e, err := events.New(events.AccountDeleted, 1, events.AccountDeletedData{UserUUID: gone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	natstest.Publish(t, bus, e, e.ID)
-	deadline := time.Now().Add(15 * time.Second)
-	for len(list(t, base+"/posts/"+gone, stays)) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("posts still there after accounts.deleted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	apitest.DeleteAccount(t, bus, gone)
+	eventually.True(t, 0, "the posts gone after accounts.deleted", func() bool {
+		return len(list(t, base+"/posts/"+gone, stays)) == 0
+	})
 	if got := list(t, other+"/posts/me", stays); len(got) != 1 || got[0].Content != "three" {
 		t.Errorf("another author's posts: %+v", got)
 	}
+	apitest.WantDuplicate(t, "post-service-accounts-deleted", base, other)
 }

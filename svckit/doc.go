@@ -3,7 +3,9 @@
 // 404/405, metrics, access logs, graceful shutdown), pgstore (the
 // lazy-migrating PostgreSQL store, the classification of its errors, the
 // connection pool's size, POSTGRES_MAX_CONNS, and its pgxpool_* metrics),
-// pgservice (the main function of a PostgreSQL-backed service), telemetry
+// service (every service's main function: probes, metrics, signals,
+// goroutines and shutdown, with PostgreSQL and the event bus as options),
+// events (the outbox, relay and consumers on NATS JetStream), telemetry
 // (tracing, log shipping, and Go's profiles on DEBUG_ADDR), and, for
 // tests, pgtest (a throwaway database per test) and apitest (calling an API
 // and checking the platform's response rules).

@@ -14,14 +14,14 @@ import (
 )
 
 func TestProfilesByIDs(t *testing.T) {
-	base := instance(t, pgtest.NewDatabase(t))
+	base := svc.Start(t, pgtest.NewDatabase(t))
 	me := uuid.NewString()
 	ids := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
 	for i, id := range ids {
 		profile(t, base, id, fmt.Sprintf("user%d", i))
 	}
-	r := call(t, "GET", base+"/profiles?ids="+ids[2]+","+strings.ToUpper(ids[0])+","+uuid.NewString()+","+ids[2], me, "")
-	wantStatus(t, r, 200, "")
+	r := apitest.Call(t, "GET", base+"/profiles?ids="+ids[2]+","+strings.ToUpper(ids[0])+","+uuid.NewString()+","+ids[2], me, "")
+	apitest.WantStatus(t, r, 200, "")
 	var got []store.Profile
 	r.Decode(t, &got)
 	want := []store.Profile{{UUID: ids[0], Username: "user0", Bio: "b"}, {UUID: ids[2], Username: "user2", Bio: "b"}}
@@ -29,31 +29,19 @@ func TestProfilesByIDs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("%+v, want %+v (ordered by uuid, unknown ids left out)", got, want)
 	}
-	if r := call(t, "GET", base+"/profiles?ids="+uuid.NewString(), me, ""); r.Status != 200 || r.Raw != "[]\n" {
+	if r := apitest.Call(t, "GET", base+"/profiles?ids="+uuid.NewString(), me, ""); r.Status != 200 || r.Raw != "[]\n" {
 		t.Fatalf("none found: %d %q, want []", r.Status, r.Raw)
 	}
 }
 
 func TestProfilesByIDsRefusesBadInput(t *testing.T) {
-	base := instance(t, pgtest.NewDatabase(t))
-	me, a := uuid.NewString(), uuid.NewString()
-	apitest.WantError(t, call(t, "GET", base+"/profiles?ids="+a, "", ""), 401, "Unauthorized")
-	apitest.WantError(t, call(t, "GET", base+"/profiles", me, ""), 400, "User ID is required")
-	apitest.WantError(t, call(t, "GET", base+"/profiles?ids=nope", me, ""), 400, "Invalid user ID")
-	r := call(t, "GET", base+"/profiles?ids="+strings.TrimSuffix(strings.Repeat(a+",", 1001), ","), me, "")
-	apitest.WantError(t, r, 400, "Invalid user ID")
-	wantStatus(t, r, 400, "more than 1000")
-	r = call(t, "POST", base+"/profiles?ids="+a, me, "{}")
-	wantStatus(t, r, 405, "method")
-	if r.Header.Get("Allow") != "GET" {
-		t.Fatalf("Allow %q", r.Header.Get("Allow"))
-	}
+	apitest.WantIDListRefusals(t, svc.Start(t, pgtest.NewDatabase(t)), "/profiles?", "ids")
 }
 
 // The batch lookup is primary-key lookups, never a scan of the table.
 func TestProfilesByIDsUsesTheIndex(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	instance(t, dsn) // applies the schema
+	svc.Start(t, dsn) // applies the schema
 	pgtest.Exec(t, dsn, `
 		INSERT INTO profiles (uuid, username)
 		SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'u' || g FROM generate_series(1, 20000) AS g;

@@ -10,7 +10,7 @@ import (
 )
 
 // MaxConnsEnv names the environment variable that sets the size of a
-// service's connection pool (pgservice reads it). The DSN's own pgx parameter
+// service's connection pool (service.Postgres reads it). The DSN's own pgx parameter
 // pool_max_conns, when present, wins over it.
 const MaxConnsEnv = "POSTGRES_MAX_CONNS"
 

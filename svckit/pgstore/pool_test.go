@@ -17,7 +17,7 @@ import (
 )
 
 // A service's requests each hold a pooled connection for their statement:
-// with the pool built as pgservice builds it, DefaultMaxConns requests must
+// with the pool built as service.Postgres builds it, DefaultMaxConns requests must
 // be in the database at the same time, none queued behind another in
 // pgxpool.Acquire. Each statement waits on a row lock the test holds, so
 // every request keeps its connection until the test has seen them all

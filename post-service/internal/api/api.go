@@ -11,7 +11,7 @@ import (
 
 	"github.com/caddysocial/platform/post-service/internal/store"
 	"github.com/caddysocial/platform/svckit/httpx"
-	"github.com/caddysocial/platform/svckit/pgservice"
+	"github.com/caddysocial/platform/svckit/service"
 )
 
 const (
@@ -71,7 +71,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := a.Store.Create(r.Context(), httpx.UserID(r), *body.Content)
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, p)
@@ -99,7 +99,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, author string) {
 	}
 	posts, err := a.Store.ByAuthor(r.Context(), author, limit)
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, posts)
@@ -119,7 +119,7 @@ func (a *API) newest(w http.ResponseWriter, r *http.Request) {
 	}
 	posts, err := a.Store.NewestByAuthors(r.Context(), authors, limit)
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, posts)

@@ -88,10 +88,9 @@ func (s *Store) Create(ctx context.Context, author, content string) (Post, error
 	return post, nil
 }
 
-// Consumers are post-service's event consumers: an account deletion removes
-// the account's posts.
-func (s *Store) Consumers() []events.Consumer {
-	return []events.Consumer{{
+// AccountDeletion consumes accounts.deleted: it removes the account's posts.
+func (s *Store) AccountDeletion() events.Consumer {
+	return events.Consumer{
 		Name:    "post-service-accounts-deleted",
 		Subject: events.AccountDeleted,
 		Handle: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
@@ -104,7 +103,7 @@ func (s *Store) Consumers() []events.Consumer {
 			}
 			return nil
 		},
-	}}
+	}
 }
 
 // ByAuthor returns up to limit posts of author, newest first; among equal

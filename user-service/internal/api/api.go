@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/caddysocial/platform/svckit/httpx"
-	"github.com/caddysocial/platform/svckit/pgservice"
+	"github.com/caddysocial/platform/svckit/service"
 	"github.com/caddysocial/platform/user-service/internal/store"
 )
 
@@ -64,7 +64,7 @@ func (a *API) sendProfile(w http.ResponseWriter, r *http.Request, id, notFound s
 	case errors.Is(err, store.ErrNotFound):
 		httpx.Error(w, http.StatusNotFound, notFound)
 	case err != nil:
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 	default:
 		httpx.WriteJSON(w, http.StatusOK, p)
 	}
@@ -81,7 +81,7 @@ func (a *API) getProfiles(w http.ResponseWriter, r *http.Request) {
 	}
 	profiles, err := a.Store.Profiles(r.Context(), ids)
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, profiles)
@@ -112,7 +112,7 @@ func (a *API) putMyProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := a.Store.UpsertProfile(r.Context(), store.Profile{UUID: httpx.UserID(r), Username: *body.Username, Bio: bio})
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, p)
@@ -125,7 +125,7 @@ func (a *API) listFriends(w http.ResponseWriter, r *http.Request) {
 func (a *API) sendFriends(w http.ResponseWriter, r *http.Request, status int) {
 	friends, err := a.Store.Friends(r.Context(), httpx.UserID(r))
 	if err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	httpx.WriteJSON(w, status, friends)
@@ -168,7 +168,7 @@ func (a *API) addFriend(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrFriendNotFound):
 		httpx.Error(w, http.StatusNotFound, "Friend not found")
 	case err != nil:
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 	default:
 		a.sendFriends(w, r, http.StatusOK)
 	}
@@ -182,7 +182,7 @@ func (a *API) removeFriend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Store.RemoveFriend(r.Context(), httpx.UserID(r), friend); err != nil {
-		pgservice.Fail(w, r, a.Log, err)
+		service.Fail(w, r, a.Log, err)
 		return
 	}
 	a.sendFriends(w, r, http.StatusOK)

@@ -94,11 +94,10 @@ func (s *Store) UpsertProfile(ctx context.Context, p Profile) (Profile, error) {
 	return p, nil
 }
 
-// Consumers are user-service's event consumers: an account deletion removes
-// the profile and, by the foreign keys' cascade, every friendship in both
-// directions.
-func (s *Store) Consumers() []events.Consumer {
-	return []events.Consumer{{
+// AccountDeletion consumes accounts.deleted: it removes the profile and,
+// by the foreign keys' cascade, every friendship in both directions.
+func (s *Store) AccountDeletion() events.Consumer {
+	return events.Consumer{
 		Name:    "user-service-accounts-deleted",
 		Subject: events.AccountDeleted,
 		Handle: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
@@ -111,7 +110,7 @@ func (s *Store) Consumers() []events.Consumer {
 			}
 			return nil
 		},
-	}}
+	}
 }
 
 // Profile returns the profile of id, or ErrNotFound.
