@@ -101,7 +101,7 @@ func (r *loadResult) String() string {
 // shutdown of the old server begins between the connection's accept and its
 // first request (net/http's conn.serve drops it; with TLS the window is the
 // handshake). That is Caddy's reload and Go's http.Server, not our modules:
-// such losses are counted and logged, not failed, and the README says so.
+// such losses are counted and logged, not failed, and docs/key-rotation.md says so.
 // The kernel's side (connections queued on the old listening socket) is
 // covered by net.ipv4.tcp_migrate_req, set as in compose.
 func load(s *rotationSite, tokensInUse []string, stop <-chan struct{}) (*loadResult, func()) {
@@ -178,7 +178,7 @@ func (r *loadResult) check(t *testing.T, step string) {
 	}
 }
 
-// TestKeyRotation follows the README's procedure: add a key and reload, later
+// TestKeyRotation follows docs/key-rotation.md's procedure: add a key and reload, later
 // remove the old one and reload, with requests in flight throughout. No live
 // token of a listed key is ever refused; the removed key's tokens are 401
 // invalid_token afterwards, although the gateway had them in its cache.

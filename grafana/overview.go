@@ -98,7 +98,7 @@ func gatewayLatencyByEndpoint(q float64) panel {
 
 func gatewayRateLimited() panel {
 	return panel{title: "Rate-limited requests (429) per second", unit: "reqps",
-		description: "Requests a gateway rate limit refused, by endpoint (README \"Rate limits\").",
+		description: "Requests a gateway rate limit refused, by endpoint (docs/rate-limits.md).",
 		queries:     []query{q(rate("gateway_rate_limited_total", gw, "endpoint"), "{{endpoint}}")},
 		logs:        gatewayLogs + ` status:429`}
 }
