@@ -83,11 +83,15 @@ func (s *Shared) Allow(ctx context.Context, key string) (Decision, error) {
 	if now.UnixNano() < s.skipUntil.Load() {
 		return s.local.Allow(key), ErrStoreBackoff
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	call, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	res, err := s.store.Allow(ctx, s.prefix+key, s.limit)
+	res, err := s.store.Allow(call, s.prefix+key, s.limit)
 	if err != nil {
-		s.skipUntil.Store(now.Add(s.Backoff).UnixNano())
+		// A caller that went away (a client disconnecting) says nothing
+		// about the store: no backoff for everyone else.
+		if ctx.Err() == nil {
+			s.skipUntil.Store(now.Add(s.Backoff).UnixNano())
+		}
 		return s.local.Allow(key), fmt.Errorf("rate limit store: %w", err)
 	}
 	return s.decision(res), nil

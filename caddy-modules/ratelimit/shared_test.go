@@ -120,3 +120,19 @@ func TestSharedFallsBackAndRecovers(t *testing.T) {
 		t.Errorf("store back: %+v, want allowed with 4 remaining", d)
 	}
 }
+
+// A caller that is gone (its context canceled) gets a local decision, but
+// does not make the others skip the store.
+func TestSharedCanceledCallerNoBackoff(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newShared(t, srv.Addr(), Policy{Events: 5, Window: time.Hour})
+	s.Backoff = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Allow(ctx, "k"); err == nil {
+		t.Fatal("a canceled call reached the store")
+	}
+	if _, err := s.Allow(context.Background(), "k"); err != nil {
+		t.Errorf("after a canceled caller: %v, want the store to decide", err)
+	}
+}

@@ -180,6 +180,9 @@ func (h *Handler) Validate() error {
 	if h.Key == "" {
 		return errors.New("caddysocial_rate_limit: a key is required")
 	}
+	if h.Store != nil && h.Store.Address == "" {
+		return errors.New("caddysocial_rate_limit: store: an address is required")
+	}
 	if !validName(h.Name) {
 		return fmt.Errorf("caddysocial_rate_limit: name %q: use letters, digits, '-' and '_'", h.Name)
 	}
