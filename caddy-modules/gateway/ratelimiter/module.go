@@ -92,7 +92,7 @@ type Handler struct {
 	storeKey  string
 	shared    *ratelimit.Shared
 	storeWarn *storeWarner
-	policy  string // the RateLimit-Policy value
+	policy    string // the RateLimit-Policy value
 	// The placeholder's name when Key is one placeholder and nothing else
 	// (the usual case): looked up directly, without parsing Key per request.
 	keyVar string
