@@ -22,7 +22,8 @@
 // (ratelimit.Shared). A store that does not answer within its timeout never
 // fails a request: the zone's local limiter decides (fail open to local),
 // gateway_rate_limit_store_fallbacks_total{zone} counts it, a warning is
-// logged at most every 10s, and the store is asked again a second later.
+// logged at most every 10s (an info line when it answers again), and the
+// store is asked again a second later.
 // The connection pool is shared by every zone and config that name the same
 // address, and closed by the Cleanup of the last one.
 package ratelimiter
@@ -211,11 +212,14 @@ func (h *Handler) allow(ctx context.Context, key string) ratelimit.Decision {
 		return h.limiter.Allow(key)
 	}
 	d, err := h.shared.Allow(ctx, key)
-	if err != nil {
+	switch {
+	case err == nil:
+		h.storeWarn.answered(h.Name)
+	case errors.Is(err, ratelimit.ErrStoreBackoff):
 		fallbacks().WithLabelValues(h.Name).Inc()
-		if !errors.Is(err, ratelimit.ErrStoreBackoff) {
-			h.storeWarn.warn(h.Name, err)
-		}
+	default:
+		fallbacks().WithLabelValues(h.Name).Inc()
+		h.storeWarn.warn(h.Name, err)
 	}
 	return d
 }

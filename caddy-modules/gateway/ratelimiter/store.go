@@ -89,13 +89,22 @@ var fallbacks = sync.OnceValue(func() *prometheus.CounterVec {
 // warnEvery spaces the warnings of one zone while its store is down.
 const warnEvery = 10 * time.Second
 
-// storeWarner logs at most one warning per warnEvery.
+// storeWarner logs at most one warning per warnEvery, and one line when the
+// store answers again.
 type storeWarner struct {
 	logger *zap.Logger
 	last   atomic.Int64 // unix nanoseconds of the last warning
+	down   atomic.Bool
+}
+
+func (w *storeWarner) answered(zone string) {
+	if w.down.Load() && w.down.CompareAndSwap(true, false) {
+		w.logger.Info("rate limit store answers again; limits are shared", zap.String("zone", zone))
+	}
 }
 
 func (w *storeWarner) warn(zone string, err error) {
+	w.down.Store(true)
 	now := time.Now().UnixNano()
 	last := w.last.Load()
 	if now-last < int64(warnEvery) || !w.last.CompareAndSwap(last, now) {
