@@ -2,8 +2,12 @@ package caddymodules_test
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
 )
 
 // The repository's Caddyfile limits each user on authenticated routes and
@@ -60,5 +64,25 @@ func TestGatewayRateLimits(t *testing.T) {
 		if d := after[series] - before[series]; d != want {
 			t.Errorf("%s rose by %v, want %v", series, d, want)
 		}
+	}
+}
+
+// With Valkey down the gateway starts and serves: each instance's own
+// limiter decides (fail open to local, never 500), and every such decision
+// is counted.
+func TestGatewayRateLimitsValkeyDown(t *testing.T) {
+	t.Setenv("AUTH_RATE_LIMIT", "3/1h")
+	t.Setenv("AUTH_RATE_BURST", "3")
+	g := startGatewayEnv(t, map[string]string{"VALKEY_ADDR": "127.0.0.1:" + strconv.Itoa(caddyrun.FreePort(t))})
+	before := scrape(t, g.metrics)
+	g.login(t, "valkey-down@example.com") // register and login: 2 of 3
+	if r := g.do(t, "POST", "/api/auth/login", "", "{"); r.status != 400 || !strings.HasPrefix(r.header.Get("RateLimit"), `"auth";r=0;`) {
+		t.Fatalf("login: %d, RateLimit %q", r.status, r.header.Get("RateLimit"))
+	}
+	want429(t, g.do(t, "POST", "/api/auth/register", "", "{"), 1200)
+	after := scrape(t, g.metrics)
+	series := `gateway_rate_limit_store_fallbacks_total{zone="auth"}`
+	if d := after[series] - before[series]; d != 4 {
+		t.Errorf("%s rose by %v, want 4 (one per request)", series, d)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	_ "github.com/caddysocial/platform/caddy-modules"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
+	"github.com/caddysocial/platform/caddy-modules/internal/redistest"
 	"github.com/caddysocial/platform/svckit/eventually"
 	"github.com/caddysocial/platform/svckit/pgtest"
 )
@@ -86,6 +87,9 @@ func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 		"POST_LB":          strings.TrimPrefix(upstream(t, "post-lb").URL, "http://"),
 		"FEED_SERVICE":     "127.0.0.1:" + strconv.Itoa(deadLB),
 		"UPSTREAM_TIMEOUT": "1s",
+		// A loaded test machine must not turn a slow answer of the rate
+		// limits' shared store into a fallback to the local limiter.
+		"VALKEY_TIMEOUT": "10s",
 
 		// The SDK reads the service name once per process (resource.Default).
 		"OTEL_SERVICE_NAME":    "gateway",
@@ -93,6 +97,9 @@ func startGatewayEnv(t *testing.T, extra map[string]string) *gatewayUnderTest {
 		"VICTORIA_LOGS_URL":    "",
 	}
 	maps.Copy(env, extra)
+	if _, ok := env["VALKEY_ADDR"]; !ok {
+		env["VALKEY_ADDR"] = redistest.Start(t).Addr()
+	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}

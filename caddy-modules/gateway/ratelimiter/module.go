@@ -16,9 +16,20 @@
 // The buckets live in a caddy.UsagePool keyed by the policy's definition,
 // so a `caddy reload` that keeps a caddysocial_rate_limit unchanged keeps its state, and
 // every route that uses the same definition shares one budget per client.
+//
+// With a store (Valkey or Redis 7), the budgets live there instead, shared
+// by every gateway instance: one atomic round trip per decision
+// (ratelimit.Shared). A store that does not answer within its timeout never
+// fails a request: the zone's local limiter decides (fail open to local),
+// gateway_rate_limit_store_fallbacks_total{zone} counts it, a warning is
+// logged at most every 10s (an info line when it answers again), and the
+// store is asked again a second later.
+// The connection pool is shared by every zone and config that name the same
+// address, and closed by the Cleanup of the last one.
 package ratelimiter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -31,6 +42,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/caddysocial/platform/caddy-modules/gateway/gatewaymetrics"
@@ -72,10 +84,16 @@ type Handler struct {
 	// Keys tracked at most (least recently seen forgotten first). Default
 	// ratelimit.DefaultMaxKeys.
 	MaxKeys int `json:"max_keys,omitempty"`
+	// Keep the budgets in Valkey, shared by every gateway instance. Without
+	// it, each instance has its own.
+	Store *Store `json:"store,omitempty"`
 
-	zoneKey string
-	limiter *ratelimit.Limiter
-	policy  string // the RateLimit-Policy value
+	zoneKey   string
+	limiter   *ratelimit.Limiter
+	storeKey  string
+	shared    *ratelimit.Shared
+	storeWarn *storeWarner
+	policy    string // the RateLimit-Policy value
 	// The placeholder's name when Key is one placeholder and nothing else
 	// (the usual case): looked up directly, without parsing Key per request.
 	keyVar string
@@ -115,6 +133,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("caddysocial_rate_limit: %w", err)
 	}
 	h.limiter = val.(zone).Limiter
+	if h.Store != nil {
+		if err := h.provisionStore(ctx, p); err != nil {
+			return fmt.Errorf("caddysocial_rate_limit: %w", err)
+		}
+	}
 	h.policy = fmt.Sprintf("%q;q=%d;w=%d", h.Name, p.Events, int64(p.Window/time.Second))
 	if inner, ok := strings.CutPrefix(h.Key, "{"); ok && strings.HasSuffix(inner, "}") &&
 		!strings.ContainsAny(inner[:len(inner)-1], "{}") {
@@ -123,10 +146,43 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
+// provisionStore takes the store's client from the pool and puts the zone's
+// budgets in it, under a key naming the zone and its policy: a reload that
+// changes the policy starts fresh budgets instead of reading old ones.
+func (h *Handler) provisionStore(ctx caddy.Context, p ratelimit.Policy) error {
+	if err := promreg.Register(ctx.GetMetricsRegistry(), fallbacks()); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	routeRedisLog()
+	opt, err := h.Store.options()
+	if err != nil {
+		return err
+	}
+	val, _, err := clients.LoadOrNew(h.Store.Address, func() (caddy.Destructor, error) {
+		return client{redis.NewClient(opt)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	h.storeKey = h.Store.Address
+	burst := p.Burst
+	if burst == 0 {
+		burst = p.Events
+	}
+	prefix := fmt.Sprintf("caddysocial_rate_limit:%s:%d/%ds/%d:", h.Name, p.Events, int64(p.Window/time.Second), burst)
+	h.shared = ratelimit.NewShared(h.limiter, val.(client).Client, prefix)
+	h.shared.Timeout = h.Store.timeout()
+	h.storeWarn = &storeWarner{logger: h.logger}
+	return nil
+}
+
 // Validate checks what Provision cannot default.
 func (h *Handler) Validate() error {
 	if h.Key == "" {
 		return errors.New("caddysocial_rate_limit: a key is required")
+	}
+	if h.Store != nil && h.Store.Address == "" {
+		return errors.New("caddysocial_rate_limit: store: an address is required")
 	}
 	if !validName(h.Name) {
 		return fmt.Errorf("caddysocial_rate_limit: name %q: use letters, digits, '-' and '_'", h.Name)
@@ -136,13 +192,36 @@ func (h *Handler) Validate() error {
 
 // Cleanup releases this config's reference to the limiter.
 func (h *Handler) Cleanup() error {
-	if h.zoneKey == "" {
-		return nil
+	var errs []error
+	if h.storeKey != "" {
+		if _, err := clients.Delete(h.storeKey); err != nil {
+			errs = append(errs, fmt.Errorf("caddysocial_rate_limit: release store client: %w", err))
+		}
 	}
-	if _, err := zones.Delete(h.zoneKey); err != nil {
-		return fmt.Errorf("caddysocial_rate_limit: release limiter: %w", err)
+	if h.zoneKey != "" {
+		if _, err := zones.Delete(h.zoneKey); err != nil {
+			errs = append(errs, fmt.Errorf("caddysocial_rate_limit: release limiter: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// allow decides through the store when there is one.
+func (h *Handler) allow(ctx context.Context, key string) ratelimit.Decision {
+	if h.shared == nil {
+		return h.limiter.Allow(key)
+	}
+	d, err := h.shared.Allow(ctx, key)
+	switch {
+	case err == nil:
+		h.storeWarn.answered(h.Name)
+	case errors.Is(err, ratelimit.ErrStoreBackoff):
+		fallbacks().WithLabelValues(h.Name).Inc()
+	default:
+		fallbacks().WithLabelValues(h.Name).Inc()
+		h.storeWarn.warn(h.Name, err)
+	}
+	return d
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
@@ -161,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logger.Debug("rate limit key is empty; request not limited", zap.String("key", h.Key))
 		return next.ServeHTTP(w, r)
 	}
-	d := h.limiter.Allow(key)
+	d := h.allow(r.Context(), key)
 	t := seconds(d.UntilNext)
 	// Assigned in canonical form: Header.Set would canonicalize the names on
 	// every request of every limited route.

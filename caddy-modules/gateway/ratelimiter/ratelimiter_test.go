@@ -1,7 +1,6 @@
 package ratelimiter
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -50,20 +49,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 // limit itself with 429, Retry-After and the JSON error, and lets a request
 // without a key through unlimited.
 func TestServeHTTP(t *testing.T) {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	h := &Handler{Key: "{http.request.header.X-Client}", Events: 2, Window: caddy.Duration(time.Hour), Name: "unit"}
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Cleanup(); err != nil {
-			t.Error(err)
-		}
-	})
+	h := provisioned(t, &Handler{Key: "{http.request.header.X-Client}", Events: 2, Window: caddy.Duration(time.Hour), Name: "unit"})
 	passed := 0
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		passed++
