@@ -58,11 +58,17 @@ locust_run() { # locust_run USERS SECONDS
 }
 
 step "compose: Grafana (no image here) only under the profile dashboards"
-if "${compose[@]}" config --services | grep -qx grafana; then
+# The lists are read whole before grep: `compose ... | grep -q` stops reading
+# at the first match, and compose, killed by SIGPIPE while it still writes the
+# services after it, fails the pipeline (pipefail; seen as exit 255 once
+# valkey changed the order).
+plain=$("${compose[@]}" config --services)
+with_profile=$("${compose[@]}" --profile dashboards config --services)
+if grep -qx grafana <<<"$plain"; then
 	echo "grafana is a service of a plain docker compose up: it must be under the profile dashboards" >&2
 	exit 1
 fi
-"${compose[@]}" --profile dashboards config --services | grep -qx grafana
+grep -qx grafana <<<"$with_profile" || { echo "grafana is not a service under the profile dashboards" >&2; exit 1; }
 
 step "build and start the stack"
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
