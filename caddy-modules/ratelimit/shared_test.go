@@ -101,9 +101,10 @@ func TestSharedFallsBackAndRecovers(t *testing.T) {
 	if err == nil || errors.Is(err, ErrStoreBackoff) {
 		t.Fatalf("store down: error %v, want the call's error", err)
 	}
-	// The local bucket is fresh: fail open to the local limit.
-	if !d.Allowed || d.Remaining != 4 {
-		t.Errorf("local decision %+v, want allowed with 4 remaining", d)
+	// Fail open to the local limit, whose bucket counted this instance's
+	// request before the outage too.
+	if !d.Allowed || d.Remaining != 3 {
+		t.Errorf("local decision %+v, want allowed with 3 remaining", d)
 	}
 	if _, err := s.Allow(context.Background(), "k"); !errors.Is(err, ErrStoreBackoff) {
 		t.Errorf("within the backoff: error %v, want ErrStoreBackoff", err)
@@ -118,6 +119,32 @@ func TestSharedFallsBackAndRecovers(t *testing.T) {
 	// The restarted server is empty: a fresh shared bucket.
 	if !d.Allowed || d.Remaining != 4 {
 		t.Errorf("store back: %+v, want allowed with 4 remaining", d)
+	}
+}
+
+// A store that fails in the middle of a flood hands over to a local bucket
+// that the flood has drained too: the fallback does not grant a fresh burst.
+func TestSharedFallbackGoesOnFromTheFlood(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newShared(t, srv.Addr(), Policy{Events: 10, Window: time.Hour, Burst: 10})
+	for i := range 11 {
+		d, err := s.Allow(context.Background(), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != (i < 10) {
+			t.Fatalf("request %d through the store: %+v", i+1, d)
+		}
+	}
+	srv.Stop()
+	for i := range 5 {
+		d, err := s.Allow(context.Background(), "k")
+		if err == nil {
+			t.Fatal("store down: no error")
+		}
+		if d.Allowed {
+			t.Fatalf("fallback request %d allowed (%+v): the local bucket was fresh, not drained by the flood", i+1, d)
+		}
 	}
 }
 
