@@ -16,6 +16,7 @@ import (
 
 	"github.com/caddysocial/platform/svckit/events"
 	"github.com/caddysocial/platform/svckit/events/natstest"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"github.com/caddysocial/platform/svckit/pgstore"
 	"github.com/caddysocial/platform/svckit/pgtest"
 )
@@ -73,17 +74,6 @@ func newEvent(t testing.TB, name string) events.Envelope {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func runRelay(t testing.TB, pool *pgxpool.Pool, bus *events.Bus) *events.RelayMetrics {
@@ -149,7 +139,10 @@ func TestRelayPublishesInOrderWithEventIDAsMsgID(t *testing.T) {
 			t.Errorf("message %d: envelope %+v, %v", i, e, err)
 		}
 	}
-	eventually(t, "outbox emptied", func() bool { return backlog(t, pool) == 0 })
+	eventually.True(t, 0, "outbox emptied", func() bool { return backlog(t, pool) == 0 })
+	// The relay counts a batch after deleting its rows: wait for the count,
+	// then check that it is exact.
+	eventually.True(t, 0, "outbox_published_total to reach 3", func() bool { return testutil.ToFloat64(m.Published) >= 3 })
 	if n := testutil.ToFloat64(m.Published); n != 3 {
 		t.Errorf("outbox_published_total = %v, want 3", n)
 	}
@@ -162,9 +155,9 @@ func TestRepublishedEventIsStoredOnce(t *testing.T) {
 	e := newEvent(t, "x")
 	produce(t, pool, "u", e)
 	runRelay(t, pool, bus)
-	eventually(t, "outbox emptied", func() bool { return backlog(t, pool) == 0 })
+	eventually.True(t, 0, "outbox emptied", func() bool { return backlog(t, pool) == 0 })
 	produce(t, pool, "u", e) // the same id again, a new outbox row
-	eventually(t, "outbox emptied again", func() bool { return backlog(t, pool) == 0 })
+	eventually.True(t, 0, "outbox emptied again", func() bool { return backlog(t, pool) == 0 })
 	info, err := bus.JS.Stream(context.Background(), events.EventsStream)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +172,7 @@ func TestRequestsSucceedAndEventsWaitWhileNATSIsDown(t *testing.T) {
 	m := runRelay(t, pool, bus)
 	first := newEvent(t, "before")
 	produce(t, pool, "u", first)
-	eventually(t, "first event published", func() bool { return backlog(t, pool) == 0 })
+	eventually.True(t, 0, "first event published", func() bool { return backlog(t, pool) == 0 })
 
 	ns.Stop()
 	var waiting []events.Envelope
@@ -188,21 +181,21 @@ func TestRequestsSucceedAndEventsWaitWhileNATSIsDown(t *testing.T) {
 		produce(t, pool, "u", e) // the producer's transaction does not need NATS
 		waiting = append(waiting, e)
 	}
-	eventually(t, "publish failures counted", func() bool { return testutil.ToFloat64(m.Failures) > 0 })
-	eventually(t, "backlog gauge", func() bool { return testutil.ToFloat64(m.Backlog) == 5 })
+	eventually.True(t, 0, "publish failures counted", func() bool { return testutil.ToFloat64(m.Failures) > 0 })
+	eventually.True(t, 0, "backlog gauge", func() bool { return testutil.ToFloat64(m.Backlog) == 5 })
 	if age := testutil.ToFloat64(m.OldestAge); age <= 0 {
 		t.Errorf("outbox_oldest_unsent_age_seconds = %v with a backlog", age)
 	}
 
 	ns.Restart()
-	eventually(t, "backlog sent after NATS returned", func() bool { return backlog(t, pool) == 0 })
+	eventually.True(t, 0, "backlog sent after NATS returned", func() bool { return backlog(t, pool) == 0 })
 	got := fetchAll(t, bus, events.ProfileUpdated, 6)
 	for i, want := range append([]events.Envelope{first}, waiting...) {
 		if id := got[i].Headers().Get(jetstream.MsgIDHeader); id != want.ID {
 			t.Errorf("message %d is %s, want %s: order per aggregate broken", i, id, want.ID)
 		}
 	}
-	eventually(t, "backlog gauge back to 0", func() bool { return testutil.ToFloat64(m.Backlog) == 0 })
+	eventually.True(t, 0, "backlog gauge back to 0", func() bool { return testutil.ToFloat64(m.Backlog) == 0 })
 }
 
 var errPoison = errors.New("poison")
@@ -235,7 +228,7 @@ func TestConsumerIsIdempotentAndDeadLettersPoison(t *testing.T) {
 
 	good, poison, after := newEvent(t, "good"), newEvent(t, "poison"), newEvent(t, "after")
 	produce(t, pool, "u", good, poison, after)
-	eventually(t, "good events applied", func() bool { return testutil.ToFloat64(cm.Processed.WithLabelValues("test-consumer")) == 2 })
+	eventually.True(t, 0, "good events applied", func() bool { return testutil.ToFloat64(cm.Processed.WithLabelValues("test-consumer")) == 2 })
 
 	// A duplicate delivery (published again outside the dedup window, say)
 	// changes nothing.
@@ -244,13 +237,13 @@ func TestConsumerIsIdempotentAndDeadLettersPoison(t *testing.T) {
 	if _, err := bus.JS.PublishMsg(context.Background(), dup); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "duplicate counted", func() bool { return testutil.ToFloat64(cm.Duplicates.WithLabelValues("test-consumer")) == 1 })
+	eventually.True(t, 0, "duplicate counted", func() bool { return testutil.ToFloat64(cm.Duplicates.WithLabelValues("test-consumer")) == 1 })
 	var n int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM applied WHERE event_id = $1`, good.ID).Scan(&n); err != nil || n != 1 {
 		t.Errorf("good event applied %d times (%v), want once", n, err)
 	}
 
-	eventually(t, "poison dead-lettered", func() bool { return testutil.ToFloat64(cm.DeadLettered.WithLabelValues("test-consumer")) == 1 })
+	eventually.True(t, 0, "poison dead-lettered", func() bool { return testutil.ToFloat64(cm.DeadLettered.WithLabelValues("test-consumer")) == 1 })
 	dl, err := bus.JS.OrderedConsumer(context.Background(), events.DeadLetterStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +271,7 @@ func TestConsumerCountersStartAtZero(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); cons.Run(ctx, bus, pool, cm, quiet) }()
 	t.Cleanup(func() { cancel(); <-done })
-	eventually(t, "the consumer's counters exported", func() bool {
+	eventually.True(t, 0, "the consumer's counters exported", func() bool {
 		return testutil.CollectAndCount(cm.DeadLettered, "events_consumer_dead_lettered_total") == 1 &&
 			testutil.CollectAndCount(cm.Processed, "events_consumer_processed_total") == 1
 	})

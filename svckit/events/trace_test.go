@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/caddysocial/platform/svckit/events"
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // The trace of the request that wrote an event continues in its consumer:
@@ -55,7 +56,7 @@ func TestTraceContextTravelsWithTheEvent(t *testing.T) {
 		t.Errorf("published traceparent header %q", tp)
 	}
 	var sc trace.SpanContext
-	eventually(t, "the consumer handled the event", func() bool {
+	eventually.True(t, 0, "the consumer handled the event", func() bool {
 		select {
 		case sc = <-got:
 			return true

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddysocial/platform/svckit/eventually"
 )
 
 // store is an HTTP server speaking VictoriaLogs' /insert/jsonline: it keeps
@@ -59,16 +61,11 @@ func (s *store) count() int {
 	return len(s.lines)
 }
 
-// waitFor polls cond for up to 10 s (the shipper works in the background;
-// this waits for an outcome, it does not time one).
+// waitFor waits for cond (the shipper works in the background; this waits
+// for an outcome, it does not time one).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	eventually.True(t, 0, what, cond)
 }
 
 func TestShipsLinesWithFieldsAndParameters(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	_ "github.com/caddysocial/platform/caddy-modules/gateway/gatewayauth"
 	"github.com/caddysocial/platform/caddy-modules/internal/caddyrun"
 	"github.com/caddysocial/platform/caddy-modules/internal/tcptoggle"
+	"github.com/caddysocial/platform/svckit/eventually"
 	"github.com/caddysocial/platform/svckit/pgtest"
 )
 
@@ -265,17 +266,12 @@ func TestDatabaseDownIs503AndRecovers(t *testing.T) {
 		}
 	}
 	proxy.Up(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := post(t, base+"/api/auth/login", creds("gina@example.com", "password1"))
-		if r.status == 200 {
-			break
+	eventually.NoError(t, 0, "login after auth-db returned", func() error {
+		if r := post(t, base+"/api/auth/login", creds("gina@example.com", "password1")); r.status != 200 {
+			return fmt.Errorf("%d %s", r.status, r.raw)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("login after auth-db returned: %d %s", r.status, r.raw)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // Only connection-level failures are "temporarily unavailable": a fault such
